@@ -1,0 +1,84 @@
+"""`python -m lab_utils ...`: the lab's command line (CONTRACT.md, "Command line").
+
+Exit status 0 on success; on failure, non-zero and one line on stderr that says what is
+wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import config as _config
+from .errors import LabError
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from . import stack
+
+    if args.action == "up":
+        report = stack.up()
+        print(stack.format_status(report))
+    elif args.action == "down":
+        if not stack.down():
+            print("nothing to stop: no service started by lab_utils is running")
+    elif args.action == "status":
+        report = stack.status()
+        print(json.dumps(report, indent=2) if args.json else stack.format_status(report))
+    elif args.action == "reset":
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise LabError("`stack reset` deletes the topic's messages and the bucket's output, rejected "
+                               "and checkpoint folders: add --yes to confirm")
+            cfg = _config.load()
+            answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/? "
+                           "[y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing changed")
+                return 1
+        stack.reset()
+    return 0
+
+
+def _jupyter(args: argparse.Namespace) -> int:
+    """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
+    import os
+
+    _config.ensure_env_file()
+    cfg = _config.load()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+           f"--port={cfg.JUPYTER_PORT}", f"--ServerApp.root_dir={_config.ROOT}",
+           f"--IdentityProvider.token={cfg.JUPYTER_TOKEN}", "--ServerApp.port_retries=0"]
+    print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}/lab?token={cfg.JUPYTER_TOKEN}", flush=True)
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab_utils",
+                                     description="The streaming lab: Kafka -> Spark -> Parquet on MinIO.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("stack", help="start, stop, report or reset the local services (no Docker)")
+    p.add_argument("action", choices=["up", "down", "status", "reset"])
+    p.add_argument("--yes", action="store_true", help="reset: do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="status: print JSON")
+    p.set_defaults(func=_stack)
+
+    p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
+    p.set_defaults(func=_jupyter)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,33 @@
+"""Every exception the lab raises, in one place.
+
+Each message says what went wrong and what to do about it, in one line, because students
+read the last line of a traceback and the command line prints only that line.
+"""
+
+
+class LabError(Exception):
+    """Base class: `str(err)` is one line that names the fix."""
+
+
+class ConfigError(LabError):
+    """A setting is missing or malformed."""
+
+
+class ToolMissing(LabError):
+    """Java, Maven or Go is missing or too old for the native stack."""
+
+
+class PortInUse(LabError):
+    """A port the stack needs is taken by another program."""
+
+
+class ServiceDown(LabError):
+    """Kafka or MinIO does not answer."""
+
+
+class ServiceDied(LabError):
+    """A service the stack started exited; the message holds the end of its log."""
+
+
+class SetupFailed(LabError):
+    """Fetching jars, building MinIO or configuring a service failed."""

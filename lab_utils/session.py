@@ -1,0 +1,89 @@
+"""`get_spark()`: the one place where the lab's SparkSession is configured.
+
+Notebooks call `spark = lab_utils.get_spark()` and never set a jar, an endpoint or a key
+themselves (STYLE.md). Everything Spark needs beyond pyspark itself comes from the local
+folder `.lab/jars/spark/` that `stack up` fills from stack/spark/pom.xml: nothing is
+downloaded at run time (no `--packages`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import config as _config
+from . import stack as _stack
+from .errors import SetupFailed
+
+# Our own checkpoint manager (stack/spark/src/...): on S3A it writes each checkpoint file
+# straight to its final name, which S3 makes visible atomically on close, instead of
+# write-then-rename (a non-atomic copy + delete on S3). Spark's own equivalent lives in
+# spark-hadoop-cloud, which Maven Central does not serve for Spark 4.2.
+CHECKPOINT_MANAGER = "lab.spark.AbortableCheckpointFileManager"
+LOG4J2_CONFIG = _stack.STACK_DIR / "spark" / "log4j2.properties"
+
+
+def spark_jars() -> list[Path]:
+    jars = sorted(_stack.SPARK_JARS.glob("*.jar"))
+    if not jars:
+        raise SetupFailed(f"no Spark connector jars in {_stack.SPARK_JARS}: run `python -m lab_utils stack up` "
+                          "(it fetches them once with Maven)")
+    return jars
+
+
+def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
+    """Every Spark setting of the lab, as a plain dict (tests and the compose stack read it too)."""
+    cfg = cfg or _config.load()
+    secure = cfg.AWS_ENDPOINT_URL.startswith("https")
+    return {
+        "spark.master": cfg.SPARK_MASTER,
+        "spark.app.name": "streaming-lab",
+        "spark.jars": ",".join(str(j) for j in spark_jars()),
+        # A laptop: a 1 GiB driver, few shuffle partitions (2 cores; the default 200 makes
+        # 200 tiny tasks and 200 small files per micro-batch).
+        "spark.driver.memory": "1g",
+        "spark.sql.shuffle.partitions": "4",
+        # CONTRACT: every port on 127.0.0.1; the UI on 4040.
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.port": "4040",
+        "spark.ui.showConsoleProgress": "false",
+        # Results must not depend on the machine's time zone; local times are computed
+        # explicitly with LAB_TIMEZONE by the pipeline.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
+        "spark.sql.streaming.checkpointFileManagerClass": CHECKPOINT_MANAGER,
+        # S3A -> MinIO, with the lab's key (not MinIO's root).
+        "spark.hadoop.fs.s3a.endpoint": cfg.AWS_ENDPOINT_URL,
+        "spark.hadoop.fs.s3a.endpoint.region": "us-east-1",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(secure).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "spark.hadoop.fs.s3a.access.key": cfg.AWS_ACCESS_KEY_ID,
+        "spark.hadoop.fs.s3a.secret.key": cfg.AWS_SECRET_ACCESS_KEY,
+        # MinIO is on this machine: when it is down, fail in seconds, not after minutes of retries.
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+        "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+    }
+
+
+def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None, **overrides: str):
+    """The lab's SparkSession (created once per process, then reused).
+
+    `overrides` are extra Spark settings, e.g. `get_spark(**{"spark.sql.shuffle.partitions": "8"})`.
+    """
+    from pyspark.sql import SparkSession
+
+    conf = spark_conf(cfg)
+    if app_name:
+        conf["spark.app.name"] = app_name
+    conf.update(overrides)
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
