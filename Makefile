@@ -1,0 +1,50 @@
+# The lab's two commands (README):
+#   make lab    set everything up, start Kafka + MinIO, then JupyterLab on 127.0.0.1:8888
+#   make test   set everything up, start the stack, run the whole test suite
+# Everything else is `python -m lab_utils ...` (see `make help`).
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+LAB    := $(PY) -m lab_utils
+
+.PHONY: help lab test setup stack down status reset clean
+
+help:
+	@echo "make lab     start the stack and JupyterLab (first run downloads and builds, see README)"
+	@echo "make test    start the stack and run every test, notebooks included"
+	@echo "make down    stop Kafka and MinIO (data is kept in .lab/)"
+	@echo "make status  what runs where"
+
+lab: setup
+	$(LAB) stack up
+	$(LAB) jupyter
+
+test: setup
+	$(LAB) stack up
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+
+# Re-install when the pins change; the stamp keeps `make` from reinstalling every time.
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+stack: setup
+	$(LAB) stack up
+
+down:
+	$(LAB) stack down
+
+status:
+	$(LAB) stack status
+
+reset:
+	$(LAB) stack reset
+
+clean: down
+	rm -rf .lab $(VENV)

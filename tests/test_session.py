@@ -1,0 +1,53 @@
+"""get_spark(): one configuration, local jars only, and a checkpoint manager that is safe on S3A."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab_utils import session, stack, storage
+
+
+def test_spark_conf_uses_only_local_jars_and_the_lab_key(cfg):
+    conf = session.spark_conf(cfg)
+    jars = conf["spark.jars"].split(",")
+    assert jars and all(j.startswith(str(stack.SPARK_JARS)) and j.endswith(".jar") for j in jars)
+    assert "spark.jars.packages" not in conf, "nothing may be downloaded at run time"
+    assert conf["spark.hadoop.fs.s3a.access.key"] == cfg.AWS_ACCESS_KEY_ID != cfg.MINIO_ROOT_USER
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.sql.streaming.checkpointFileManagerClass"] == session.CHECKPOINT_MANAGER
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1"
+
+
+@pytest.mark.integration
+def test_session_has_the_connectors(spark):
+    jvm = spark._jvm
+    # Each of these raises if its jar is missing from the classpath.
+    for cls in ("org.apache.spark.sql.kafka010.KafkaSourceProvider", "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                session.CHECKPOINT_MANAGER, "software.amazon.awssdk.services.s3.S3Client"):
+        jvm.java.lang.Class.forName(cls, False, jvm.Thread.currentThread().getContextClassLoader())
+
+
+@pytest.mark.integration
+def test_checkpoint_manager_writes_atomically_without_rename(cfg, spark, run_prefix):
+    """On S3A the manager writes to the final name: invisible until close(), never visible after cancel()."""
+    jvm = spark._jvm
+    Path = jvm.org.apache.hadoop.fs.Path
+    base = Path(cfg.s3a_path(run_prefix, "checkpoint-manager"))
+    manager = jvm.lab.spark.AbortableCheckpointFileManager(base, spark._jsc.hadoopConfiguration())
+    fs = storage.filesystem(cfg)
+
+    committed = manager.createAtomic(Path(base, "0"), False)
+    committed.write(bytearray(b"v1\n{}"))
+    assert not fs.exists(cfg.s3_path(run_prefix, "checkpoint-manager", "0")), "visible before close()"
+    committed.close()
+    assert fs.cat_file(cfg.s3_path(run_prefix, "checkpoint-manager", "0")) == b"v1\n{}"
+
+    cancelled = manager.createAtomic(Path(base, "1"), False)
+    cancelled.write(bytearray(b"half a batch"))
+    cancelled.cancel()
+    assert not fs.exists(cfg.s3_path(run_prefix, "checkpoint-manager", "1")), "cancel() must leave nothing"
+
+    # Without overwrite, a second writer of the same batch file is refused (two queries, one checkpoint).
+    with pytest.raises(Exception, match="FileAlreadyExists|already exists"):
+        manager.createAtomic(Path(base, "0"), False).close()
+    assert fs.find(cfg.s3_path(run_prefix, "checkpoint-manager")) == [cfg.s3_path(run_prefix, "checkpoint-manager", "0")]

@@ -1,0 +1,73 @@
+"""One source of truth per kind of version, and the versions agree (STYLE.md: "a test asserts that
+the Spark, Hadoop and connector versions agree")."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pyspark
+
+from lab_utils import stack
+from lab_utils.config import ROOT
+
+PYSPARK_JARS = Path(pyspark.__file__).parent / "jars"
+
+
+def _jar_version(folder: Path, artifact: str) -> str:
+    found = [p.name for p in folder.glob(f"{artifact}-[0-9]*.jar")]
+    assert len(found) == 1, f"expected one {artifact} jar in {folder}, found {found}"
+    return found[0][len(artifact) + 1:-len(".jar")]
+
+
+def _pyproject_pin(name: str) -> str:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = dict(d.split("==") for d in deps)
+    return pins[name]
+
+
+def test_pyspark_matches_the_connector_pom():
+    v = stack.versions()
+    assert pyspark.__version__ == v["spark"] == _pyproject_pin("pyspark")
+
+
+def test_hadoop_aws_matches_the_hadoop_inside_pyspark():
+    assert _jar_version(PYSPARK_JARS, "hadoop-client-api") == stack.versions()["hadoop"]
+
+
+def test_fetched_spark_jars_are_the_pinned_ones():
+    pom = stack.SPARK_POM
+    spark, hadoop = stack.versions()["spark"], stack.versions()["hadoop"]
+    jars = stack.SPARK_JARS
+    assert _jar_version(jars, "spark-sql-kafka-0-10_2.13") == spark
+    assert _jar_version(jars, "spark-token-provider-kafka-0-10_2.13") == spark
+    assert _jar_version(jars, "hadoop-aws") == hadoop
+    assert _jar_version(jars, "s3") == stack._pom_property(pom, "aws.sdk.version")
+    assert _jar_version(jars, "kafka-clients") == stack._pom_property(pom, "kafka-clients.version")
+
+
+def test_no_jar_is_on_the_classpath_twice():
+    """A connector jar that pyspark already ships (in any version) would shadow or clash with it."""
+    def artifact(name: str) -> str:
+        return re.sub(r"-\d[\w.\-]*\.jar$", "", name)
+
+    ours = {artifact(p.name) for p in stack.SPARK_JARS.glob("*.jar")}
+    bundled = {artifact(p.name) for p in PYSPARK_JARS.glob("*.jar")}
+    assert ours and not (ours & bundled), sorted(ours & bundled)
+
+
+def test_kafka_broker_jars_are_the_pinned_version_with_a_log_binding():
+    kafka = stack.versions()["kafka"]
+    assert kafka.startswith("4.")
+    assert _jar_version(stack.KAFKA_JARS, "kafka_2.13") == kafka
+    assert list(stack.KAFKA_JARS.glob("log4j-slf4j2-impl-*.jar")), "without a binding the broker logs nothing"
+    assert _jar_version(stack.KAFKA_JARS, "slf4j-api").startswith("2.")
+
+
+def test_minio_is_pinned_by_go_mod_and_go_sum():
+    mod = (stack.MINIO_MOD / "go.mod").read_text()
+    assert re.search(r"^tool github.com/minio/minio$", mod, re.M)
+    version = stack.versions()["minio"]
+    assert re.fullmatch(r"v0\.0\.0-\d{14}-[0-9a-f]{12}", version), version
+    assert f"github.com/minio/minio {version} h1:" in (stack.MINIO_MOD / "go.sum").read_text()
