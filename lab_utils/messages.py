@@ -1,0 +1,188 @@
+"""The message contract (CONTRACT.md, "The message") in code.
+
+One place that the producer, the Spark pipeline and the tests import, so that the fields,
+the reject reasons and their order are written down once:
+
+    from lab_utils import messages
+    messages.FIELDS              # the four required fields, in message order
+    messages.REJECT_REASONS      # reason code -> description, in the order they are checked
+    messages.load_rates()        # {"EUR": 1.0, "USD": 0.8621, ...} from data/exchange_rates.csv
+    messages.verdict(b'{"transaction_id": 1, ...}')   # -> "accept" or a reason code
+
+`verdict()` is the reference validator: plain Python, slow, obvious. It is the oracle the
+tests compare the Spark pipeline against (every message the pipeline writes to `output/` must
+have the verdict "accept"; every message in `rejected/` must carry the reason `verdict` gives).
+When the pipeline and `verdict` disagree, the rules below decide who is wrong.
+
+Rules, checked in the order of REJECT_REASONS; a message with several faults gets the first:
+
+- the Kafka value must be present, non-empty, UTF-8, and parse as a JSON *object*
+  (a UTF-8 byte-order mark makes it `malformed_json`: RFC 8259 section 8.1 forbids a BOM in
+  JSON sent over a network, and the pipeline reads the value as text without stripping it);
+- all four FIELDS present (`missing_field`), then none of them null (`null_field`);
+- `transaction_id`: a JSON integer, 1 <= id <= 2**63 - 1 (Spark's `long`); `12.0`, `"12"`,
+  `true` are not integers;
+- `montant`: a JSON number (not a string, not `true`/`false`), finite and > 0. Python's json
+  reads the tokens `NaN`, `Infinity`, `-Infinity` (and `1e999` overflows to infinity): they
+  are numbers, hence `invalid_montant`, not `malformed_json`;
+- `devise`: a string that, trimmed of spaces (U+0020, like Spark's `trim`) and upper-cased,
+  has a rate in `data/exchange_rates.csv`; anything else, a number included, is
+  `unknown_currency`;
+- `timestamp`: a string matching TIMESTAMP_PATTERN that names a real instant
+  (`2026-02-30` or hour 25 are `invalid_timestamp`); without an offset it is UTC.
+
+Duplicate keys: the last one wins (what Python's json and Spark's `from_json` both do).
+Fields other than FIELDS are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Mapping
+
+from . import config
+
+FIELDS = ("transaction_id", "montant", "devise", "timestamp")
+
+ACCEPT = "accept"
+
+# Order matters: it is the order the pipeline checks them in, and a message with several
+# faults is rejected with the first one that applies.
+REJECT_REASONS: dict[str, str] = {
+    "null_message": "the Kafka value is null (a tombstone)",
+    "empty_message": "the Kafka value is zero bytes long",
+    "not_utf8": "the value is not valid UTF-8",
+    "malformed_json": "the value is not a JSON object (not JSON, truncated, a BOM, or an array/string/number)",
+    "missing_field": "a required field (transaction_id, montant, devise, timestamp) is absent",
+    "null_field": "a required field is present but null",
+    "invalid_transaction_id": "transaction_id is not a positive JSON integer (12.0, \"12\", 0 and -3 are not)",
+    "invalid_montant": "montant is not a finite JSON number > 0 (a string, true, 0, -5, NaN, Infinity)",
+    "unknown_currency": "devise, trimmed and upper-cased, has no rate in data/exchange_rates.csv",
+    "invalid_timestamp": "timestamp is not ISO 8601 date-time, or names an impossible date (2026-02-30)",
+}
+
+RATES_CSV = config.ROOT / "data" / "exchange_rates.csv"
+
+MAX_TRANSACTION_ID = 2**63 - 1  # the output column is a Spark long
+
+# ISO 8601 / RFC 3339 date-time: date, "T" (or a space, as RFC 3339 allows), time to the
+# second, an optional fraction (1-9 digits; Spark keeps microseconds), an optional offset.
+# Unanchored: Python uses re.fullmatch; in Java (Spark `rlike`) anchor it with ^(?:...)\z,
+# because Java's `$` also matches before a final newline.
+TIMESTAMP_PATTERN = (
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+_TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+MAX_OFFSET = timedelta(hours=18)  # java.time.ZoneOffset's limit
+
+
+@functools.lru_cache(maxsize=None)
+def load_rates(path: Path = RATES_CSV) -> dict[str, float]:
+    """EUR for one unit of each currency, from a CSV with columns `devise,taux_eur` (cached).
+
+    Treat the result as read-only: it is shared by every caller.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or not {"devise", "taux_eur"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: expected a header `devise,taux_eur`, got {reader.fieldnames}")
+        return {row["devise"].strip().upper(): float(row["taux_eur"]) for row in reader}
+
+
+def normalise_devise(devise: str) -> str:
+    """The currency code as the pipeline uses it: spaces trimmed, upper-cased (" usd " -> "USD")."""
+    return devise.strip(" ").upper()
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """The instant a contract timestamp names, as an aware UTC datetime; None if invalid.
+
+    Accepts TIMESTAMP_PATTERN only (so not "2026-11-27", not "27/11/2026 22:40"), with an
+    offset of at most 18 hours, and only real dates and times (no 2026-02-30, no 25:00).
+    No offset means UTC. Fractions beyond microseconds are truncated, as Spark does.
+    """
+    m = _TIMESTAMP_RE.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = m.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    if offset is None or offset == "Z":
+        tz = timezone.utc
+    else:
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        delta = timedelta(hours=hours, minutes=minutes)
+        if minutes > 59 or delta > MAX_OFFSET:
+            return None
+        tz = timezone(-delta if offset[0] == "-" else delta)
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
+        return local.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # impossible date or time; or outside years 1-9999 in UTC
+        return None
+
+
+def _is_json_number(value: object) -> bool:
+    # bool is a subclass of int in Python, but `true` is not a JSON number.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def verdict(value: bytes | None, *, rates: Mapping[str, float] | None = None) -> str:
+    """"accept", or the reason code (a key of REJECT_REASONS) the pipeline must give `value`.
+
+    The reference validator: the tests compare the Spark pipeline against it. `value` is the
+    Kafka record's value as bytes (None for a tombstone). `rates` defaults to load_rates().
+    """
+    if value is None:
+        return "null_message"
+    if len(value) == 0:
+        return "empty_message"
+    try:
+        text = bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8"
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError (a ValueError), huge ints, deep nesting
+        return "malformed_json"
+    if not isinstance(message, dict):
+        return "malformed_json"
+
+    if any(field not in message for field in FIELDS):
+        return "missing_field"
+    if any(message[field] is None for field in FIELDS):
+        return "null_field"
+
+    transaction_id = message["transaction_id"]
+    if not (isinstance(transaction_id, int) and not isinstance(transaction_id, bool)
+            and 1 <= transaction_id <= MAX_TRANSACTION_ID):
+        return "invalid_transaction_id"
+
+    montant = message["montant"]
+    if not _is_json_number(montant):
+        return "invalid_montant"
+    try:
+        montant = float(montant)
+    except OverflowError:  # an integer too large for a double
+        return "invalid_montant"
+    if not (math.isfinite(montant) and montant > 0):
+        return "invalid_montant"
+
+    devise = message["devise"]
+    if rates is None:
+        rates = load_rates()
+    if not isinstance(devise, str) or normalise_devise(devise) not in rates:
+        return "unknown_currency"
+
+    timestamp = message["timestamp"]
+    if not isinstance(timestamp, str) or parse_timestamp(timestamp) is None:
+        return "invalid_timestamp"
+
+    return ACCEPT
