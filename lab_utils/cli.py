@@ -41,6 +41,22 @@ def _stack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _produce(args: argparse.Namespace) -> int:
+    from .producer import produce
+
+    if args.bad_ratio is not None and not 0 <= args.bad_ratio <= 1:
+        raise LabError(f"--bad-ratio must be between 0 and 1, got {args.bad_ratio}")
+    summary = produce(count=args.count, duration=args.duration, rate=args.rate or None,
+                      bad_ratio=args.bad_ratio or 0.0, seed=args.seed, topic=args.topic,
+                      progress=sys.stderr.isatty())
+    print(summary)
+    if summary.failed:
+        raise LabError(f"{summary.failed} of {summary.sent} messages were not acknowledged by Kafka "
+                       f"(first error: {summary.errors[0] if summary.errors else '?'}): "
+                       "check `python -m lab_utils stack status` and send them again")
+    return 130 if summary.interrupted else 0
+
+
 def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
     import os
@@ -65,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="reset: do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="status: print JSON")
     p.set_defaults(func=_stack)
+
+    p = sub.add_parser("produce", help="send transactions to Kafka; prints what was sent")
+    amount = p.add_mutually_exclusive_group()
+    amount.add_argument("--count", type=int, help="how many messages (default 1000)")
+    amount.add_argument("--duration", type=float, metavar="SECONDS", help="send for this long")
+    p.add_argument("--rate", type=float, default=0, help="events per second (0: full speed, the default)")
+    p.add_argument("--bad-ratio", type=float, default=0.0, metavar="F",
+                   help="share of deliberately bad messages, 0..1 (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible data")
+    p.add_argument("--topic", default=None, help="topic (default: KAFKA_TOPIC)")
+    p.set_defaults(func=_produce)
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)

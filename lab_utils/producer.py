@@ -1,0 +1,403 @@
+"""Send transactions to Kafka: the lab's producer.
+
+    from lab_utils.producer import produce
+    summary = produce(count=1000)                 # 1,000 transactions, full speed
+    produce(duration=30, rate=200, bad_ratio=0.05) # 30 s at 200 events/s, 5 % bad on purpose
+
+Two Kafka clients, each where it is best:
+- kafka-python (`make_producer()`) is the one students read and use in notebook cells: its
+  API is the lesson. It tops out at about 15,000 msg/s on a 2-core laptop (pure Python).
+- confluent-kafka (librdkafka, in C) is the bulk path behind `produce()` and
+  `python -m lab_utils produce`: over 200,000 msg/s on the same machine, so an instructor
+  puts a million transactions into Kafka in seconds. `produce(engine="kafka-python")`
+  runs the same job on kafka-python, for comparison.
+
+Both are idempotent (`acks=all` plus Kafka's idempotent producer; kafka-python supports it
+since 2.1), so retries never write a message twice. Every send is checked: a message the
+broker did not acknowledge is counted as failed and reported, never dropped silently.
+Ctrl-C (or the notebook's interrupt button) stops sending, then flushes and closes, and the
+summary says what got through.
+
+Ids continue after the highest `transaction_id` already in the topic, so running the
+producer twice (or again after a crash) never reuses an id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from . import config as _config
+from . import stack as _stack
+from .errors import LabError, ServiceDown
+
+# kafka-python, tuned (measured in the benchmark): large batches, a short linger, lz4
+# (cheap to compress, and Spark's Kafka source decodes it natively).
+TUNED_SETTINGS = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 20,
+    "batch_size": 512 * 1024,
+    "compression_type": "lz4",
+    "max_in_flight_requests_per_connection": 5,
+    # A missing broker fails in seconds with a clear error, not after a minute.
+    "max_block_ms": 10_000,
+    "request_timeout_ms": 15_000,
+    "delivery_timeout_ms": 60_000,
+}
+# The same choices for librdkafka (confluent-kafka), the bulk path.
+BULK_SETTINGS = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "linger.ms": 20,
+    "batch.size": 1024 * 1024,
+    "compression.type": "lz4",
+    "queue.buffering.max.messages": 500_000,
+    "message.timeout.ms": 60_000,
+    "socket.connection.setup.timeout.ms": 10_000,
+}
+DELIVERY_TIMEOUT_S = 60.0
+ENGINES = ("confluent", "kafka-python")
+
+
+@dataclass
+class ProduceSummary:
+    """What a `produce()` call did. `failed` counts messages Kafka did not acknowledge."""
+
+    topic: str
+    sent: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    first_id: int | None = None
+    last_id: int | None = None
+    interrupted: bool = False
+    bad_by_kind: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def acknowledged(self) -> int:
+        return self.sent - self.failed
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+    @property
+    def bad(self) -> int:
+        return sum(self.bad_by_kind.values())
+
+    def __str__(self) -> str:
+        ids = f", ids {self.first_id}..{self.last_id}" if self.first_id is not None else ""
+        lines = [f"sent {self.sent:,} to {self.topic} in {self.seconds:.1f} s ({self.rate:,.0f} msg/s){ids}; "
+                 f"acknowledged {self.acknowledged:,}, failed {self.failed:,}"
+                 + ("; interrupted" if self.interrupted else "")]
+        if self.bad:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.bad_by_kind.items()))
+            lines.append(f"bad on purpose: {self.bad:,} ({kinds})")
+        for err in self.errors:
+            lines.append(f"delivery error: {err}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # a tidy block in notebooks
+        return "<pre>" + str(self).replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+def make_producer(cfg: _config.LabConfig | None = None, **overrides):
+    """A kafka-python `KafkaProducer` with the lab's tuned, idempotent settings."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    cfg = cfg or _config.load()
+    try:
+        return KafkaProducer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, client_id="lab-producer",
+                             **{**TUNED_SETTINGS, **overrides})
+    except (KafkaError, OSError) as e:
+        raise ServiceDown(_stack.kafka_down_message(cfg)) from e
+
+
+def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None = None,
+                        timeout_s: float = 15.0) -> int:
+    """The highest transaction_id in the topic (0 when empty), read from the last key of each partition.
+
+    The producer sends ids in increasing order and the key is the id, so the last record of
+    each partition holds that partition's highest id.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
+                             client_id="lab-last-id", request_timeout_ms=15_000)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return 0
+        ends = consumer.end_offsets(tps)
+        starts = consumer.beginning_offsets(tps)
+        todo = {tp for tp in tps if ends[tp] > starts[tp]}
+        if not todo:
+            return 0
+        consumer.assign(list(todo))
+        for tp in todo:
+            consumer.seek(tp, ends[tp] - 1)
+        best = 0
+        deadline = time.monotonic() + timeout_s
+        while todo and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for r in records:
+                    if r.offset == ends[tp] - 1:
+                        todo.discard(tp)
+                    try:
+                        best = max(best, int(r.key.decode()))
+                    except (AttributeError, ValueError, UnicodeDecodeError):
+                        pass  # a foreign message without an id key: ignore it
+        if todo:
+            raise ServiceDown(f"could not read the last message of {topic} within {timeout_s:.0f} s: "
+                              f"{_stack.FIX_STATUS}")
+        return best
+    finally:
+        consumer.close()
+
+
+class _KafkaPythonSender:
+    """kafka-python: one future per message; failures arrive on the errback."""
+
+    def __init__(self, cfg, on_error, producer=None):
+        from kafka.errors import KafkaError, KafkaTimeoutError
+
+        self._errors = (KafkaError, KafkaTimeoutError)
+        self._timeout = KafkaTimeoutError
+        self._own = producer is None
+        self._producer = producer or make_producer(cfg)
+        self._on_error = on_error
+        self._cfg = cfg
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        try:
+            future = self._producer.send(topic, key=key, value=value)
+        except self._timeout as e:  # the client could not reach the broker for max_block_ms
+            raise ServiceDown(f"{_stack.kafka_down_message(self._cfg)} ({e})") from e
+        except self._errors as e:  # e.g. MessageSizeTooLargeError: this message only
+            self._on_error(e)
+            return
+        future.add_errback(self._on_error)
+
+    def flush(self, timeout: float) -> int:
+        self._producer.flush(timeout=timeout)
+        return 0
+
+    def close(self) -> None:
+        if self._own:
+            self._producer.close(timeout=10)
+
+
+class _ConfluentSender:
+    """confluent-kafka: messages queue in librdkafka; delivery reports arrive through poll()."""
+
+    def __init__(self, cfg, on_error):
+        from confluent_kafka import KafkaException, Producer
+
+        self._exception = KafkaException
+        self._on_error = on_error
+        self._producer = Producer({"bootstrap.servers": cfg.KAFKA_BOOTSTRAP_SERVERS,
+                                   "client.id": "lab-producer", **BULK_SETTINGS})
+        self._since_poll = 0
+
+    def _delivered(self, err, msg) -> None:
+        if err is not None:
+            self._on_error(self._exception(err))
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, on_delivery=self._delivered)
+                break
+            except BufferError:  # local queue full: serve delivery reports, which frees room
+                self._producer.poll(0.05)
+            except self._exception as e:  # e.g. message larger than message.max.bytes
+                self._on_error(e)
+                return
+        self._since_poll += 1
+        if self._since_poll >= 1000:
+            self._producer.poll(0)
+            self._since_poll = 0
+
+    def flush(self, timeout: float) -> int:
+        return self._producer.flush(timeout)
+
+    def close(self) -> None:
+        self._producer.flush(0)
+
+
+def produce(count: int | None = None, duration: float | None = None, rate: float | None = None,
+            bad_ratio: float = 0.0, seed: int | None = None, topic: str | None = None,
+            start_id: int | None = None, progress: bool = True, records=None,
+            engine: str = "confluent", cfg: _config.LabConfig | None = None, producer=None) -> ProduceSummary:
+    """Send transactions to Kafka and return a summary.
+
+    count / duration: how many, or for how long (seconds); with neither, 1,000.
+    rate: events per second (None or 0: full speed).
+    bad_ratio: share of bad records, every class of bad input (see lab_utils.generator).
+    seed: makes the data reproducible (ids and wall-clock times aside).
+    start_id: first transaction_id; default: one after the highest id already in the topic.
+    records: any iterable of generator Records to send instead of generating them.
+    engine: "confluent" (librdkafka, the fast bulk path) or "kafka-python";
+    producer: an existing kafka-python KafkaProducer to send with (engine kafka-python).
+    """
+    from .generator import TransactionGenerator
+
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    if producer is not None:
+        engine = "kafka-python"
+    if engine not in ENGINES:
+        raise LabError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if count is None and duration is None:
+        count = 1000
+    if count is not None and count < 0:
+        raise LabError(f"count must be >= 0, got {count}")
+    if not _stack.kafka_ready(cfg):
+        raise ServiceDown(_stack.kafka_down_message(cfg))
+    _stack.ensure_topic(cfg, topic)
+    if records is None:
+        if start_id is None:
+            start_id = last_transaction_id(topic, cfg) + 1
+        records = TransactionGenerator(seed=0 if seed is None else seed, bad_ratio=bad_ratio, start_id=start_id)
+
+    summary = ProduceSummary(topic=topic)
+    lock = threading.Lock()
+
+    def on_error(exc: Exception) -> None:
+        with lock:
+            summary.failed += 1
+            if len(summary.errors) < 5:
+                summary.errors.append(f"{type(exc).__name__}: {exc}")
+
+    sender = (_ConfluentSender(cfg, on_error) if engine == "confluent"
+              else _KafkaPythonSender(cfg, on_error, producer))
+    bar = _progress_bar(count, duration, progress)
+    t0 = time.monotonic()
+    deadline = t0 + duration if duration is not None else None
+    pending_bar = 0
+    first = last = None
+    try:
+        for i, record in enumerate(records):
+            if count is not None and i >= count:
+                break
+            if deadline is not None or rate:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                if rate:  # pace to the schedule: message i leaves at t0 + i/rate
+                    ahead = t0 + i / rate - now
+                    if ahead > 0:
+                        time.sleep(ahead)
+            sender.send(topic, record.key, record.value)
+            summary.sent += 1
+            if first is None:
+                first = record
+            last = record
+            if record.expected != "accept":
+                summary.bad_by_kind[record.kind] += 1
+            pending_bar += 1
+            if pending_bar >= 2000 and bar is not None:
+                bar.update(pending_bar)
+                pending_bar = 0
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        # Always deliver what was handed to the client, and wait for every acknowledgement.
+        try:
+            undelivered = sender.flush(DELIVERY_TIMEOUT_S)
+            if undelivered:
+                on_error(ServiceDown(f"{undelivered} messages still undelivered after {DELIVERY_TIMEOUT_S:.0f} s"))
+                summary.failed += undelivered - 1
+        except Exception as e:  # noqa: BLE001 - reported, not swallowed
+            on_error(e)
+        sender.close()
+        summary.seconds = time.monotonic() - t0
+        summary.first_id, summary.last_id = _record_id(first), _record_id(last)
+        if bar is not None:
+            bar.update(pending_bar)
+            bar.close()
+    return summary
+
+
+def _record_id(record) -> int | None:
+    """The id a record was sent under: its key (the generator keys every record, bad ones too)."""
+    if record is None:
+        return None
+    try:
+        return int(record.key)
+    except (TypeError, ValueError):
+        return record.transaction_id
+
+
+def _progress_bar(count: int | None, duration: float | None, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=count, desc="producing", unit="msg", unit_scale=True, mininterval=0.5,
+                leave=True, dynamic_ncols=True)
+
+
+def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
+    """Messages currently in each partition of the topic (end offset minus start offset)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
+                             client_id="lab-topic-size")
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not tps:
+            raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
+                           f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
+        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        return {tp.partition: ends[tp] - starts[tp] for tp in tps}
+    finally:
+        consumer.close()
+
+
+def peek(n: int = 5, topic: str | None = None, from_end: bool = True, cfg: _config.LabConfig | None = None,
+         timeout_s: float = 10.0) -> list[dict]:
+    """Up to `n` messages per partition (the newest, or the oldest), as dicts for a quick look.
+
+    Reads without a consumer group, so it moves nobody's offsets.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
+                             client_id="lab-peek")
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        wanted = {}
+        consumer.assign(tps)
+        for tp in tps:
+            first = max(starts[tp], ends[tp] - n) if from_end else starts[tp]
+            last = min(ends[tp], first + n)
+            if last > first:
+                wanted[tp] = last
+                consumer.seek(tp, first)
+        out = []
+        deadline = time.monotonic() + timeout_s
+        while wanted and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=300).items():
+                for r in records:
+                    if tp in wanted and r.offset < wanted[tp]:
+                        out.append({"partition": r.partition, "offset": r.offset,
+                                    "key": r.key.decode(errors="replace") if r.key is not None else None,
+                                    "value": r.value.decode(errors="replace") if r.value is not None else None})
+                    if tp in wanted and r.offset >= wanted[tp] - 1:
+                        del wanted[tp]
+        return sorted(out, key=lambda m: (m["partition"], m["offset"]))
+    finally:
+        consumer.close()
