@@ -85,6 +85,7 @@ BAD_KINDS: dict[str, tuple[str, ...]] = {
     "malformed_json": ("malformed_json",),        # single quotes, a missing comma, Python's None...
     "truncated_json": ("malformed_json",),        # a valid message cut short
     "not_an_object": ("malformed_json",),         # an array, a JSON string holding the message, null
+    "duplicate_field": ("duplicate_field",),      # {"montant": 12.5, ..., "montant": -12.5}
     **{f"missing_{field}": ("missing_field",) for field in messages.FIELDS},
     **{f"null_{field}": ("null_field",) for field in messages.FIELDS},
     "transaction_id_as_float": ("invalid_transaction_id",),   # 12.0
@@ -428,6 +429,12 @@ def _corrupt(kind: str, rng: random.Random, transaction_id: int, id_text: str, a
         text = {"array": f"[{message()}]", "json_string": json.dumps(message()),
                 "number": id_text, "null": "null"}[variant]
         return text.encode(), None, "malformed_json"
+
+    if kind == "duplicate_field":  # a required field named twice, a second value appended
+        name = rng.choice(messages.FIELDS)
+        second_value = {"transaction_id": str(transaction_id + 1), "montant": f"-{amount}",
+                        "devise": '"USD"', "timestamp": f'"{timestamp}"'}[name]
+        return (message()[:-1] + f', "{name}": {second_value}}}').encode(), None, "duplicate_field"
 
     if kind.startswith("missing_"):
         del fields[kind[len("missing_"):]]

@@ -31,8 +31,10 @@ Rules, checked in the order of REJECT_REASONS; a message with several faults get
 - `timestamp`: a string matching TIMESTAMP_PATTERN that names a real instant
   (`2026-02-30` or hour 25 are `invalid_timestamp`); without an offset it is UTC.
 
-Duplicate keys: the last one wins (what Python's json and Spark's `from_json` both do).
-Fields other than FIELDS are ignored.
+Duplicate keys at the top level make the message `duplicate_field`, whatever the values:
+RFC 8259 leaves their meaning open (Python's json keeps the last, Spark's JSON map keeps
+both and returns the first), so the lab refuses to guess. Fields other than FIELDS are
+ignored.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ REJECT_REASONS: dict[str, str] = {
     "empty_message": "the Kafka value is zero bytes long",
     "not_utf8": "the value is not valid UTF-8",
     "malformed_json": "the value is not a JSON object (not JSON, truncated, a BOM, or an array/string/number)",
+    "duplicate_field": "the JSON object names the same field twice (which one counts is ambiguous)",
     "missing_field": "a required field (transaction_id, montant, devise, timestamp) is absent",
     "null_field": "a required field is present but null",
     "invalid_transaction_id": "transaction_id is not a positive JSON integer (12.0, \"12\", 0 and -3 are not)",
@@ -129,6 +132,14 @@ def parse_timestamp(text: str) -> datetime | None:
         return None
 
 
+class _KeyCountingDict(dict):
+    """A JSON object that remembers whether it named a key twice."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.duplicated = len(self) != len(pairs)
+
+
 def _is_json_number(value: object) -> bool:
     # bool is a subclass of int in Python, but `true` is not a JSON number.
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -149,11 +160,13 @@ def verdict(value: bytes | None, *, rates: Mapping[str, float] | None = None) ->
     except UnicodeDecodeError:
         return "not_utf8"
     try:
-        message = json.loads(text)
+        message = json.loads(text, object_pairs_hook=_KeyCountingDict)
     except (ValueError, RecursionError):  # JSONDecodeError (a ValueError), huge ints, deep nesting
         return "malformed_json"
     if not isinstance(message, dict):
         return "malformed_json"
+    if message.duplicated:
+        return "duplicate_field"
 
     if any(field not in message for field in FIELDS):
         return "missing_field"

@@ -53,6 +53,9 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
         "spark.sql.streaming.checkpointFileManagerClass": CHECKPOINT_MANAGER,
+        # The pipeline's validation (lab_utils.pipeline.classify) relies on it: a JSON field
+        # of the wrong type becomes null on its own, not the whole record.
+        "spark.sql.json.enablePartialResults": "true",
         # S3A -> MinIO, with the lab's key (not MinIO's root).
         "spark.hadoop.fs.s3a.endpoint": cfg.AWS_ENDPOINT_URL,
         "spark.hadoop.fs.s3a.endpoint.region": "us-east-1",

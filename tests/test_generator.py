@@ -83,7 +83,8 @@ def test_ids_strictly_increasing_and_keys_are_the_id_as_text():
 
 def test_transaction_id_is_none_exactly_when_the_message_has_no_valid_id():
     for record in simulated(seed=4, bad_ratio=1.0).take(3000):
-        readable = record.expected not in ("null_message", "empty_message", "not_utf8", "malformed_json")
+        readable = record.expected not in ("null_message", "empty_message", "not_utf8", "malformed_json",
+                                     "duplicate_field")
         message = json.loads(record.value) if readable else {}
         tid = message.get("transaction_id")
         valid_id = isinstance(tid, int) and not isinstance(tid, bool) and tid > 0
@@ -305,7 +306,8 @@ def message(transaction_id="1", montant="100.0", devise='"USD"',
 
 def test_reject_reasons_are_the_documented_list_in_order():
     assert list(messages.REJECT_REASONS) == [
-        "null_message", "empty_message", "not_utf8", "malformed_json", "missing_field", "null_field",
+        "null_message", "empty_message", "not_utf8", "malformed_json", "duplicate_field", "missing_field",
+        "null_field",
         "invalid_transaction_id", "invalid_montant", "unknown_currency", "invalid_timestamp"]
     assert messages.FIELDS == ("transaction_id", "montant", "devise", "timestamp")
 
@@ -402,10 +404,13 @@ def test_verdict_on_fields(fields, reason):
     assert messages.verdict(message(**fields)) == reason
 
 
-def test_verdict_duplicate_keys_last_one_wins():
+def test_verdict_duplicate_keys_are_refused():
     base = message().decode()[:-1]
-    assert messages.verdict((base + ', "montant": -5}').encode()) == "invalid_montant"
-    assert messages.verdict(message(montant="-5").decode()[:-1].encode() + b', "montant": 5}') == "accept"
+    assert messages.verdict((base + ', "montant": -5}').encode()) == "duplicate_field"
+    assert messages.verdict(message(montant="-5").decode()[:-1].encode() + b', "montant": 5}') == "duplicate_field"
+    assert messages.verdict((base + ', "extra": 1, "extra": 2}').encode()) == "duplicate_field"
+    # only the top level counts: a nested object is an extra field the pipeline ignores
+    assert messages.verdict((base + ', "extra": {"a": 1, "a": 2}}').encode()) == "accept"
 
 
 def test_verdict_uses_the_rates_it_is_given():

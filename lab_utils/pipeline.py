@@ -1,0 +1,281 @@
+"""The streaming pipeline (the seed's `consumer_spark.py`): Kafka -> Spark -> Parquet on MinIO.
+
+The transformations are plain DataFrame functions, so they can be tried on a small batch
+DataFrame in a notebook cell or a unit test, then used unchanged on the stream:
+
+    raw = kafka_source(spark)               # key, value (bytes), partition, offset, ...
+    checked = classify(raw)                 # + parsed fields and `reason` (null when valid)
+    valid = to_output(checked)              # the output/ columns (CONTRACT.md)
+    rejected = to_rejected(checked)         # the rejected/ columns: raw_value + reason
+
+`start()` runs two queries over the same topic, one per sink, each with its own checkpoint:
+
+    s3a://LAB_BUCKET/output/                 valid rows, partitioned by event_date
+    s3a://LAB_BUCKET/rejected/               every other message, with its reason
+    s3a://LAB_BUCKET/checkpoint/output/      checkpoint of the "output" query
+    s3a://LAB_BUCKET/checkpoint/rejected/    checkpoint of the "rejected" query
+
+Both apply the same deterministic `classify()` to the same Kafka offsets, so every message
+lands in exactly one of the two folders. Spark's file sink commits each batch in
+`_spark_metadata` together with the checkpoint, so a crash and restart writes nothing twice
+(readers must trust `_spark_metadata`: see lab_utils.storage).
+
+The reject reasons, in the order they are checked, are `lab_utils.messages.REJECT_REASONS`;
+`lab_utils.messages.verdict()` is the plain-Python reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import config as _config
+from . import messages
+
+OUTPUT_QUERY = "output"
+REJECTED_QUERY = "rejected"
+# Trigger interval of a running pipeline, in seconds, unless told otherwise.
+DEFAULT_TRIGGER_S = 2.0
+# Bound the work of one micro-batch (memory on a laptop); availableNow splits a backlog into
+# batches of this size too.
+MAX_OFFSETS_PER_TRIGGER = 250_000
+
+# JSON parsing options shared by both parses. Spark's defaults accept single quotes; the
+# contract's messages are strict JSON, so a single-quoted message is malformed_json.
+JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None = None,
+                 starting_offsets: str = "earliest", max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER):
+    """The topic as a streaming DataFrame (Kafka's columns: key, value, topic, partition, offset, timestamp).
+
+    `failOnDataLoss` stays on: if messages vanish from Kafka before the query read them
+    (retention, a recreated topic), the query fails loudly instead of skipping them.
+    """
+    cfg = cfg or _config.load()
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", cfg.KAFKA_BOOTSTRAP_SERVERS)
+              .option("subscribe", topic or cfg.KAFKA_TOPIC)
+              .option("startingOffsets", starting_offsets)
+              .option("failOnDataLoss", "true"))
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
+
+
+def rates_map(rates: dict[str, float] | None = None):
+    """data/exchange_rates.csv as a literal Spark map column: devise -> taux_eur."""
+    from pyspark.sql import functions as F
+
+    rates = rates if rates is not None else messages.load_rates()
+    return F.create_map(*[x for code, rate in sorted(rates.items()) for x in (F.lit(code), F.lit(float(rate)))])
+
+
+def classify(raw, rates: dict[str, float] | None = None):
+    """Parse and validate Kafka records: adds the typed fields and `reason` (null = valid).
+
+    Input: a DataFrame with Kafka's `value` (binary), `partition` and `offset` columns.
+    Each row gets exactly one reason, the first of messages.REJECT_REASONS that applies:
+    the same rules as messages.verdict().
+    """
+    from pyspark.sql import functions as F
+
+    fields = messages.FIELDS
+    text = F.col("value").cast("string")
+    df = raw.withColumn("_text", text)
+    # 1. One parse to a map tells what is present (missing vs null, duplicated) and whether
+    #    the value is a JSON object at all. The value is parsed inside "[...]" because
+    #    Spark's JSON reader stops after the first object and would accept `{...} trailing`.
+    wrapped = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit("]")), "array<map<string,string>>",
+                          JSON_OPTIONS)
+    df = df.withColumn("_fields", F.when(F.size(wrapped) == 1, F.try_element_at(wrapped, F.lit(1))))
+    # 2. One typed parse: a field whose JSON type is wrong (12.0 or "12" for a long, "100"
+    #    for a double) comes back null on its own, the other fields still parse
+    #    (spark.sql.json.enablePartialResults).
+    df = df.withColumn("_typed", F.from_json(
+        "_text", "transaction_id LONG, montant DOUBLE, devise STRING, timestamp STRING", JSON_OPTIONS))
+
+    present = F.map_keys("_fields")
+    missing = F.lit(False)
+    null_field = F.lit(False)
+    for name in fields:
+        missing = missing | ~F.array_contains(present, name)
+        null_field = null_field | F.try_element_at("_fields", F.lit(name)).isNull()
+
+    transaction_id = F.col("_typed.transaction_id")
+    montant = F.col("_typed.montant")
+    devise = F.upper(F.trim(F.col("_typed.devise")))
+    taux = F.try_element_at(rates_map(rates), devise)
+    ts_text = F.col("_typed.timestamp")
+    # Strict ISO 8601 shape first (Spark's cast alone also takes "2026-11-27" or "2026-11-27T22"),
+    # then try_cast to name a real instant: 2026-02-30 or hour 25 become null, not an error.
+    ts_shape = ts_text.rlike(f"^(?:{messages.TIMESTAMP_PATTERN})\\z")
+    event_time = F.expr("try_cast(regexp_replace(_typed.timestamp, '^(.{10}) ', '$1T') AS TIMESTAMP)")
+
+    reason = (
+        F.when(F.col("value").isNull(), "null_message")
+        .when(F.length("value") == 0, "empty_message")
+        .when(~F.expr("is_valid_utf8(_text)"), "not_utf8")
+        .when(F.col("value").startswith(F.lit(_BOM)) | F.col("_fields").isNull(), "malformed_json")
+        # Spark's JSON map keeps both copies of a duplicated key (and returns the first).
+        .when(F.size(present) != F.size(F.array_distinct(present)), "duplicate_field")
+        .when(missing, "missing_field")
+        .when(null_field, "null_field")
+        .when(transaction_id.isNull() | (transaction_id <= 0), "invalid_transaction_id")
+        .when(montant.isNull() | F.isnan(montant) | (F.abs(montant) == float("inf")) | (montant <= 0),
+              "invalid_montant")
+        .when(taux.isNull(), "unknown_currency")
+        .when(~ts_shape | event_time.isNull(), "invalid_timestamp")
+    )
+    return (df.withColumn("reason", reason)
+              .withColumn("transaction_id", transaction_id)
+              .withColumn("montant", montant)
+              .withColumn("devise", devise)
+              .withColumn("taux_eur", taux)
+              .withColumn("event_time", event_time))
+
+
+def to_output(checked, timezone: str | None = None):
+    """Valid rows with the output/ columns of CONTRACT.md: EUR amount, instant, local time, date."""
+    from pyspark.sql import functions as F
+
+    tz = timezone or _config.load().LAB_TIMEZONE
+    # montant * taux in decimal, then half-up to cents: doubles would round 1.005 EUR down.
+    montant_eur = F.round(F.col("montant").cast("decimal(38,12)") * F.col("taux_eur").cast("decimal(38,12)"), 2)
+    # The wall clock in `tz`: shift the instant, then drop the zone (the session zone is UTC).
+    local = F.from_utc_timestamp("event_time", tz).cast("timestamp_ntz")
+    return (checked.where(F.col("reason").isNull())
+            .select(
+                F.col("transaction_id").cast("long"),
+                "montant",
+                "devise",
+                "taux_eur",
+                montant_eur.cast("double").alias("montant_eur"),
+                "event_time",
+                F.lit(tz).alias("timezone"),
+                local.alias("event_time_local"),
+                F.to_date(local).alias("event_date"),
+                F.col("partition").cast("int").alias("kafka_partition"),
+                F.col("offset").cast("long").alias("kafka_offset"),
+                F.current_timestamp().alias("ingest_time"),
+            ))
+
+
+def to_rejected(checked):
+    """Rejected rows: the message as received (text; the exact bytes too), its reason, its origin."""
+    from pyspark.sql import functions as F
+
+    return (checked.where(F.col("reason").isNotNull())
+            .select(
+                F.expr("make_valid_utf8(_text)").alias("raw_value"),
+                "reason",
+                F.col("partition").cast("int").alias("kafka_partition"),
+                F.col("offset").cast("long").alias("kafka_offset"),
+                F.current_timestamp().alias("ingest_time"),
+                F.col("key").cast("string").alias("kafka_key"),
+                F.col("value").alias("raw_bytes"),
+            ))
+
+
+@dataclass
+class Pipeline:
+    """The two running queries. `stop()` stops both; use it as a context manager in notebooks."""
+
+    output: object
+    rejected: object
+    progress: object | None = None
+
+    @property
+    def queries(self) -> list:
+        return [self.output, self.rejected]
+
+    def stop(self) -> None:
+        for q in self.queries:
+            if q.isActive:
+                q.stop()
+        if self.progress is not None:
+            self.progress.close()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for both queries to end (availableNow); True if they did within the timeout."""
+        import time
+
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for q in self.queries:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not q.awaitTermination(left):
+                return False
+        for q in self.queries:
+            if q.exception() is not None:
+                raise q.exception()
+        return True
+
+    def process_all_available(self) -> None:
+        """Block until everything currently in Kafka has been processed by both queries."""
+        for q in self.queries:
+            q.processAllAvailable()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
+          topic: str | None = None, root: str = "", progress: bool | str = False,
+          cfg: _config.LabConfig | None = None) -> Pipeline:
+    """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
+
+    available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
+    micro-batch every `trigger_s` seconds until `stop()`.
+    root: a folder inside the bucket to hold output/, rejected/ and checkpoint/ (tests use one).
+    progress: show live progress (True: a panel in notebooks, one line per batch in terminals).
+    """
+    from .session import get_spark
+    from .progress import attach_progress
+
+    cfg = cfg or _config.load()
+    spark = spark or get_spark(cfg=cfg)
+    checked = classify(kafka_source(spark, topic, cfg))
+    sinks = {
+        OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
+        REJECTED_QUERY: observe_rejected(to_rejected(checked)),
+    }
+    tracker = attach_progress(spark, list(sinks), cfg=cfg, topic=topic or cfg.KAFKA_TOPIC) if progress else None
+    started = {}
+    try:
+        for name, df in sinks.items():
+            writer = (df.writeStream.format("parquet")
+                      .queryName(name if not root else f"{name}-{root.replace('/', '-')}")
+                      .option("path", cfg.s3a_path(root, name))
+                      .option("checkpointLocation", cfg.s3a_path(root, "checkpoint", name))
+                      .outputMode("append"))
+            if name == OUTPUT_QUERY:
+                writer = writer.partitionBy("event_date")
+            writer = writer.trigger(availableNow=True) if available_now else writer.trigger(
+                processingTime=f"{trigger_s} seconds")
+            started[name] = writer.start()
+    except Exception:
+        for q in started.values():
+            q.stop()
+        if tracker is not None:
+            tracker.close()
+        raise
+    return Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker)
+
+
+def observe_output(df):
+    """Count written rows per batch (shown by the live progress)."""
+    from pyspark.sql import functions as F
+
+    return df.observe("written", F.count(F.lit(1)).alias("rows"))
+
+
+def observe_rejected(df):
+    """Count rejected rows per reason per batch (shown by the live progress)."""
+    from pyspark.sql import functions as F
+
+    return df.observe("rejected", *[F.count_if(F.col("reason") == code).alias(code)
+                                    for code in messages.REJECT_REASONS])
