@@ -57,6 +57,36 @@ def _produce(args: argparse.Namespace) -> int:
     return 130 if summary.interrupted else 0
 
 
+def _stream(args: argparse.Namespace) -> int:
+    from . import pipeline, stack
+    from .session import get_spark
+
+    cfg = stack.require_services()
+    spark = get_spark(app_name="lab-stream", cfg=cfg)
+    run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
+                         root=args.prefix, cfg=cfg)
+    mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
+    print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
+          f"Spark UI http://127.0.0.1:4040", flush=True)
+    try:
+        # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
+        while any(q.isActive for q in run.queries):
+            for q in run.queries:
+                q.awaitTermination(1)
+                if q.exception() is not None:
+                    raise LabError(f"query {q.name} failed: {str(q.exception()).strip().splitlines()[0]}")
+    except KeyboardInterrupt:
+        print("stopping (Ctrl-C) ...", flush=True)
+    finally:
+        run.stop()
+        totals = run.progress.totals
+        print(f"written {totals.written:,} rows to output/, rejected {sum(totals.rejected.values()):,}"
+              + (f" ({', '.join(f'{k} {v:,}' for k, v in totals.rejected.most_common())})" if totals.rejected else ""),
+              flush=True)
+        spark.stop()
+    return 0
+
+
 def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
     import os
@@ -69,6 +99,12 @@ def _jupyter(args: argparse.Namespace) -> int:
     print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}/lab?token={cfg.JUPYTER_TOKEN}", flush=True)
     os.execv(sys.executable, cmd)
     return 0  # not reached
+
+
+def pipeline_default_trigger() -> float:
+    from .pipeline import DEFAULT_TRIGGER_S
+
+    return DEFAULT_TRIGGER_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible data")
     p.add_argument("--topic", default=None, help="topic (default: KAFKA_TOPIC)")
     p.set_defaults(func=_produce)
+
+    p = sub.add_parser("stream", help="run the pipeline: Kafka -> Spark -> output/ and rejected/ on MinIO")
+    p.add_argument("--available-now", action="store_true",
+                   help="process what Kafka holds, then exit 0")
+    p.add_argument("--trigger", type=float, default=pipeline_default_trigger(), metavar="SECONDS",
+                   help="seconds between micro-batches (default %(default)s)")
+    p.add_argument("--prefix", default="", metavar="FOLDER",
+                   help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
+    p.set_defaults(func=_stream)
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)

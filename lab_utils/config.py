@@ -76,11 +76,11 @@ class LabConfig:
 
     def s3a_path(self, *parts: str) -> str:
         """`s3a://LAB_BUCKET/<parts>` for Spark."""
-        return "/".join([f"s3a://{self.LAB_BUCKET}", *[p.strip("/") for p in parts]])
+        return "/".join([f"s3a://{self.LAB_BUCKET}", *[p.strip("/") for p in parts if p.strip("/")]])
 
     def s3_path(self, *parts: str) -> str:
         """`LAB_BUCKET/<parts>` for s3fs / pyarrow."""
-        return "/".join([self.LAB_BUCKET, *[p.strip("/") for p in parts]])
+        return "/".join([self.LAB_BUCKET, *[p.strip("/") for p in parts if p.strip("/")]])
 
     def redacted(self) -> dict[str, str]:
         """The settings with secrets masked, for display in notebooks and reports."""

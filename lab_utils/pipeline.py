@@ -195,6 +195,7 @@ class Pipeline:
             if q.isActive:
                 q.stop()
         if self.progress is not None:
+            self.progress.catch_up(self.queries)
             self.progress.close()
 
     def wait(self, timeout_s: float | None = None) -> bool:
@@ -243,12 +244,16 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
         OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
-    tracker = attach_progress(spark, list(sinks), cfg=cfg, topic=topic or cfg.KAFKA_TOPIC) if progress else None
+    # Query names are unique per session; a test folder gets its own.
+    names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in sinks}
+    tracker = None
+    if progress:
+        tracker = attach_progress(spark, list(names.values()), mode="auto" if progress is True else progress)
     started = {}
     try:
         for name, df in sinks.items():
             writer = (df.writeStream.format("parquet")
-                      .queryName(name if not root else f"{name}-{root.replace('/', '-')}")
+                      .queryName(names[name])
                       .option("path", cfg.s3a_path(root, name))
                       .option("checkpointLocation", cfg.s3a_path(root, "checkpoint", name))
                       .outputMode("append"))

@@ -34,6 +34,8 @@ def test_environment_beats_env_file_beats_defaults(tmp_path):
     assert cfg.LAB_BUCKET == "quoted-bucket"
     assert cfg.LAB_TIMEZONE == "Europe/Paris"
     assert cfg.s3a_path("output", "x") == "s3a://quoted-bucket/output/x"
+    assert cfg.s3a_path("", "/output/") == "s3a://quoted-bucket/output" == cfg.s3a_path("output")
+    assert cfg.s3_path("", "rejected") == "quoted-bucket/rejected"
 
 
 def test_missing_secret_names_the_fix(tmp_path):
