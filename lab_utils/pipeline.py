@@ -226,13 +226,15 @@ class Pipeline:
 
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
-          cfg: _config.LabConfig | None = None) -> Pipeline:
+          checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
     micro-batch every `trigger_s` seconds until `stop()`.
     root: a folder inside the bucket to hold output/, rejected/ and checkpoint/ (tests use one).
     progress: show live progress (True: a panel in notebooks, one line per batch in terminals).
+    checkpoint_root: put the checkpoints elsewhere (the benchmark compares a local disk);
+    by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
     """
     from .session import get_spark
     from .progress import attach_progress
@@ -255,7 +257,8 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
             writer = (df.writeStream.format("parquet")
                       .queryName(names[name])
                       .option("path", cfg.s3a_path(root, name))
-                      .option("checkpointLocation", cfg.s3a_path(root, "checkpoint", name))
+                      .option("checkpointLocation", f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
+                              else cfg.s3a_path(root, "checkpoint", name))
                       .outputMode("append"))
             if name == OUTPUT_QUERY:
                 writer = writer.partitionBy("event_date")

@@ -8,8 +8,11 @@ downloaded at run time (no `--packages`).
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from . import config as _config
 from . import stack as _stack
@@ -35,6 +38,9 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
     """Every Spark setting of the lab, as a plain dict (tests and the compose stack read it too)."""
     cfg = cfg or _config.load()
     secure = cfg.AWS_ENDPOINT_URL.startswith("https")
+    # With a standalone cluster elsewhere (compose profile spark-cluster), executors must reach
+    # the driver, so it listens on its host name; on one machine everything stays on 127.0.0.1.
+    remote = _remote_master(cfg.SPARK_MASTER)
     return {
         "spark.master": cfg.SPARK_MASTER,
         "spark.app.name": "streaming-lab",
@@ -44,8 +50,8 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
         "spark.driver.memory": "1g",
         "spark.sql.shuffle.partitions": "4",
         # CONTRACT: every port on 127.0.0.1; the UI on 4040.
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",
+        "spark.driver.bindAddress": "0.0.0.0" if remote else "127.0.0.1",
         "spark.ui.port": "4040",
         "spark.ui.showConsoleProgress": "false",
         # Results must not depend on the machine's time zone; local times are computed
@@ -73,6 +79,11 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
     }
 
 
+def _remote_master(master: str) -> bool:
+    host = urlparse(master).hostname if master.startswith("spark://") else None
+    return host not in (None, "127.0.0.1", "localhost")
+
+
 def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None, **overrides: str):
     """The lab's SparkSession (created once per process, then reused).
 
@@ -81,6 +92,10 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
     from pyspark.sql import SparkSession
 
     conf = spark_conf(cfg)
+    # Spark binds its UI to SPARK_LOCAL_IP, else 0.0.0.0, whatever bindAddress says; the JVM
+    # inherits this process's environment, so this keeps the UI on 127.0.0.1 (CONTRACT).
+    # In a container (JUPYTER in compose) the image sets SPARK_LOCAL_IP itself.
+    os.environ.setdefault("SPARK_LOCAL_IP", conf["spark.driver.bindAddress"])
     if app_name:
         conf["spark.app.name"] = app_name
     conf.update(overrides)

@@ -44,6 +44,8 @@ MINIO_MOD = STACK_DIR / "minio"
 KAFKA_JARS = STATE / "jars" / "kafka"
 SPARK_JARS = STATE / "jars" / "spark"
 MINIO_BIN = STATE / "bin" / "minio"
+COMPOSE_MOD = STACK_DIR / "compose"
+COMPOSE_BIN = STATE / "bin" / "docker-compose"
 LOGS = STATE / "logs"
 RUN = STATE / "run"
 
@@ -157,24 +159,40 @@ def ensure_spark_jars(say: Callable[[str], None] = print) -> bool:
     return _ensure_jars(SPARK_POM, SPARK_JARS, "Spark connector", say)
 
 
-def ensure_minio_binary(say: Callable[[str], None] = print) -> bool:
-    """Build MinIO from the Go module proxy at the version pinned in stack/minio/go.mod."""
-    stamp = MINIO_BIN.with_name("minio.go-sum-sha256")
-    digest = _digest(MINIO_MOD / "go.mod", MINIO_MOD / "go.sum")
-    if MINIO_BIN.exists() and stamp.exists() and stamp.read_text() == digest:
+def _go_build(mod_dir: Path, package: str, binary: Path, what: str, say: Callable[[str], None],
+              ldflags: str = "") -> bool:
+    """`go build` a tool pinned by `mod_dir`/go.mod + go.sum, unless `binary` was built from them already."""
+    stamp = binary.with_name(binary.name + ".go-sum-sha256")
+    digest = _digest(mod_dir / "go.mod", mod_dir / "go.sum")
+    if binary.exists() and stamp.exists() and stamp.read_text() == digest:
         return False
-    go = _require("go", "once to build MinIO from the Go module proxy",
+    go = _require("go", f"once to build {what} from the Go module proxy",
                   "install Go 1.24 or newer (https://go.dev/doc/install) and put it on PATH")
-    MINIO_BIN.parent.mkdir(parents=True, exist_ok=True)
-    say("building MinIO with Go (first run only, a few minutes) ...")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    say(f"building {what} with Go (first run only, a few minutes) ...")
     t0 = time.monotonic()
     # -trimpath: reproducible binary; the module graph is fixed by go.mod/go.sum (GOFLAGS=-mod=readonly).
     env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
-    _run_build([go, "build", "-trimpath", "-o", str(MINIO_BIN), "github.com/minio/minio"],
-               "building MinIO", LOGS / "go-build-minio.log", cwd=MINIO_MOD, env=env)
+    cmd = [go, "build", "-trimpath", *(["-ldflags", ldflags] if ldflags else []), "-o", str(binary), package]
+    _run_build(cmd, f"building {what}", LOGS / f"go-build-{binary.name}.log", cwd=mod_dir, env=env)
     stamp.write_text(digest)
-    say(f"  MinIO built in {time.monotonic() - t0:.0f} s -> {MINIO_BIN}")
+    say(f"  {what} built in {time.monotonic() - t0:.0f} s -> {binary}")
     return True
+
+
+def ensure_minio_binary(say: Callable[[str], None] = print) -> bool:
+    """Build MinIO from the Go module proxy at the version pinned in stack/minio/go.mod."""
+    return _go_build(MINIO_MOD, "github.com/minio/minio", MINIO_BIN, "MinIO", say)
+
+
+def ensure_compose_binary(say: Callable[[str], None] = print) -> Path:
+    """Build Docker Compose (only to validate docker-compose.yml here; no engine needed) at the
+    version pinned in stack/compose/go.mod."""
+    module, version = re.search(r"^\s*(github\.com/docker/compose/v\d+) (v\S+)",
+                                (COMPOSE_MOD / "go.mod").read_text(), re.M).groups()
+    _go_build(COMPOSE_MOD, f"{module}/cmd", COMPOSE_BIN, "Docker Compose", say,
+              ldflags=f"-X {module}/internal.Version={version}")
+    return COMPOSE_BIN
 
 
 def _dir_mib(path: Path) -> float:

@@ -30,8 +30,8 @@ from lab_utils.config import ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile.jupyter"
 CHECK_SCRIPT = ROOT / "scripts" / "check-compose-with-engine.sh"
-COMPOSE_MOD = stack.STACK_DIR / "compose"
-COMPOSE_BIN = stack.STATE / "bin" / "docker-compose"
+COMPOSE_MOD = stack.COMPOSE_MOD
+COMPOSE_BIN = stack.COMPOSE_BIN
 # Where Dockerfile.jupyter puts the repository: lab_utils.config.ROOT inside the image.
 IMAGE_ROOT = "/home/lab/work"
 PROFILES = ("spark-cluster",)
@@ -46,20 +46,7 @@ def compose_bin() -> Path:
     """Yields the path of the Docker Compose binary, built once with Go from stack/compose/go.mod
     (about 3 minutes the first time, then reused while go.mod/go.sum are unchanged). Cleans up nothing:
     it stays in .lab/bin/ like the MinIO binary."""
-    mod = (COMPOSE_MOD / "go.mod").read_text()
-    module, version = re.search(r"^\s*(github\.com/docker/compose/v\d+) (v\S+)", mod, re.M).groups()
-    stamp = COMPOSE_BIN.with_name("docker-compose.go-sum-sha256")
-    digest = stack._digest(COMPOSE_MOD / "go.mod", COMPOSE_MOD / "go.sum")
-    if not (COMPOSE_BIN.exists() and stamp.exists() and stamp.read_text() == digest):
-        go = stack._require("go", "once to build Docker Compose from the Go module proxy",
-                            "install Go 1.24 or newer (https://go.dev/doc/install) and put it on PATH")
-        COMPOSE_BIN.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
-        stack._run_build([go, "build", "-trimpath", "-ldflags", f"-X {module}/internal.Version={version}",
-                          "-o", str(COMPOSE_BIN), f"{module}/cmd"],
-                         "building Docker Compose", stack.LOGS / "go-build-compose.log", cwd=COMPOSE_MOD, env=env)
-        stamp.write_text(digest)
-    return COMPOSE_BIN
+    return stack.ensure_compose_binary()
 
 
 def run_compose(compose_bin: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess:
