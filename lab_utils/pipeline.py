@@ -204,8 +204,9 @@ class Pipeline:
 
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for q in self.queries:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not q.awaitTermination(left):
+            if deadline is None:
+                q.awaitTermination()  # returns None, not a bool, without a timeout
+            elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
                 return False
         for q in self.queries:
             if q.exception() is not None:

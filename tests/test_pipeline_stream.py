@@ -106,3 +106,16 @@ def test_cli_stream_available_now_after_cli_produce(cfg, topic, run_prefix):
 def test_cli_stream_without_kafka_is_one_line():
     out = cli("stream", "--available-now", env_extra={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, timeout=60)
     assert out.returncode == 1 and out.stderr.strip().count("\n") == 0 and "stack up" in out.stderr, out.stderr
+
+
+def test_wait_without_timeout_waits_for_both_queries(cfg, spark, topic, run_prefix):
+    producer.produce(records=TransactionGenerator(seed=23, bad_ratio=0.5).take(500), count=500, topic=topic,
+                     progress=False)
+    run = pipeline.start(spark, available_now=True, topic=topic, root=run_prefix, cfg=cfg)
+    try:
+        assert run.wait() is True
+        assert not run.output.isActive and not run.rejected.isActive
+    finally:
+        run.stop()
+    out, rej = read_results(cfg, run_prefix)
+    assert len(out) + len(rej) == 500
