@@ -190,6 +190,9 @@ class ProgressTracker:
         """Detach from Spark; the panel keeps its last state."""
         if self._closed:
             return
+        with self._lock:  # close() follows the queries' stop; their last events may still be queued
+            for state in self.states.values():
+                state.terminated = True
         self._render(None)
         self._closed = True
         try:
