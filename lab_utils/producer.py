@@ -117,6 +117,24 @@ def make_producer(cfg: _config.LabConfig | None = None, **overrides):
         raise ServiceDown(_stack.kafka_down_message(cfg)) from e
 
 
+def _reader(cfg: _config.LabConfig, client_id: str):
+    """A KafkaConsumer without a group: it reads, and moves nobody's offsets."""
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
+                         client_id=client_id, request_timeout_ms=15_000)
+
+
+def _partition_offsets(consumer, topic: str):
+    """The topic's partitions (sorted) with their start and end offsets."""
+    from kafka import TopicPartition
+
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    if not tps:
+        return [], {}, {}
+    return tps, consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+
+
 def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None = None,
                         timeout_s: float = 15.0) -> int:
     """The highest transaction_id in the topic (0 when empty), read from the last key of each partition.
@@ -124,19 +142,11 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
     The producer sends ids in increasing order and the key is the id, so the last record of
     each partition holds that partition's highest id.
     """
-    from kafka import KafkaConsumer, TopicPartition
-
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
-                             client_id="lab-last-id", request_timeout_ms=15_000)
+    consumer = _reader(cfg, "lab-last-id")
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in partitions]
-        if not tps:
-            return 0
-        ends = consumer.end_offsets(tps)
-        starts = consumer.beginning_offsets(tps)
+        tps, starts, ends = _partition_offsets(consumer, topic)
         todo = {tp for tp in tps if ends[tp] > starts[tp]}
         if not todo:
             return 0
@@ -347,18 +357,14 @@ def _progress_bar(count: int | None, duration: float | None, enabled: bool):
 
 def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
     """Messages currently in each partition of the topic (end offset minus start offset)."""
-    from kafka import KafkaConsumer, TopicPartition
-
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
-                             client_id="lab-topic-size")
+    consumer = _reader(cfg, "lab-topic-size")
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        tps, starts, ends = _partition_offsets(consumer, topic)
         if not tps:
             raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
                            f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
-        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
         return {tp.partition: ends[tp] - starts[tp] for tp in tps}
     finally:
         consumer.close()
@@ -370,15 +376,11 @@ def peek(n: int = 5, topic: str | None = None, from_end: bool = True, cfg: _conf
 
     Reads without a consumer group, so it moves nobody's offsets.
     """
-    from kafka import KafkaConsumer, TopicPartition
-
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
-                             client_id="lab-peek")
+    consumer = _reader(cfg, "lab-peek")
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        tps, starts, ends = _partition_offsets(consumer, topic)
         wanted = {}
         consumer.assign(tps)
         for tp in tps:
