@@ -12,6 +12,7 @@ import sys
 
 from . import config as _config
 from .errors import LabError
+from .pipeline import DEFAULT_TRIGGER_S
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -101,12 +102,6 @@ def _jupyter(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def pipeline_default_trigger() -> float:
-    from .pipeline import DEFAULT_TRIGGER_S
-
-    return DEFAULT_TRIGGER_S
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab_utils",
                                      description="The streaming lab: Kafka -> Spark -> Parquet on MinIO.")
@@ -132,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stream", help="run the pipeline: Kafka -> Spark -> output/ and rejected/ on MinIO")
     p.add_argument("--available-now", action="store_true",
                    help="process what Kafka holds, then exit 0")
-    p.add_argument("--trigger", type=float, default=pipeline_default_trigger(), metavar="SECONDS",
+    p.add_argument("--trigger", type=float, default=DEFAULT_TRIGGER_S, metavar="SECONDS",
                    help="seconds between micro-batches (default %(default)s)")
     p.add_argument("--prefix", default="", metavar="FOLDER",
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
