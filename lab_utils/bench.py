@@ -165,11 +165,61 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     return result
 
 
-def live_run(rate: float = 1000, seconds: float = 30, cfg: _config.LabConfig | None = None) -> dict:
+class _CommitWatcher:
+    """Polls `_spark_metadata` of an output folder and notes, for each committed row, how long
+    after its event time (the moment the generator stamped it, just before sending) it became
+    readable. Polling every 0.2 s adds up to 0.2 s to each figure."""
+
+    def __init__(self, cfg, path: str, interval_s: float = 0.2):
+        import threading
+
+        from . import storage
+
+        self._cfg, self._path, self._interval = cfg, path, interval_s
+        self._fs = storage.filesystem(cfg)
+        self._seen: set[str] = set()
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        import pyarrow.parquet as pq
+
+        from . import storage
+
+        while not self._stop.wait(self._interval):
+            try:
+                files = storage.committed_files(self._path, fs=self._fs, cfg=self._cfg)
+            except FileNotFoundError:
+                continue
+            now = time.time()
+            for f in files:
+                if f in self._seen:
+                    continue
+                self._seen.add(f)
+                times = pq.read_table(f, filesystem=self._fs, columns=["event_time"]).column(0).to_pylist()
+                self.latencies.extend(now - t.timestamp() if t.tzinfo else now - t.replace(
+                    tzinfo=__import__("datetime").timezone.utc).timestamp() for t in times)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | None = None) -> dict:
     """The pipeline at its default trigger while a producer sends `rate` events/s for `seconds`:
-    the first-batch latency (start() to the first committed output batch, with data waiting)
-    and the Parquet files written to output/ per 100,000 events."""
+    the first-batch latency (start() to the first committed output batch, with data waiting),
+    the end-to-end latency (produced -> readable in committed output/, p50 and p99), and the
+    Parquet files written to output/ per 100,000 events."""
     import threading
+
+    from pyspark.sql.streaming import StreamingQueryListener
 
     from . import pipeline, storage
     from .session import get_spark
@@ -178,44 +228,181 @@ def live_run(rate: float = 1000, seconds: float = 30, cfg: _config.LabConfig | N
     spark = get_spark(app_name="lab-bench", cfg=cfg)
     topic, _ = _fresh_topic_with(cfg, 1000, 0.0)  # data waiting when the query starts
     root = f"bench-runs/{uuid.uuid4().hex[:8]}"
+    output_name = f"output-{root.replace('/', '-')}"
     first_commit = threading.Event()
+    first_at: list[float] = []
 
-    class _First:
-        def __init__(self):
-            self.at = None
-
-    first = _First()
-    from pyspark.sql.streaming import StreamingQueryListener
-
-    class _L(StreamingQueryListener):
+    class _FirstBatch(StreamingQueryListener):
         def onQueryStarted(self, e): pass
         def onQueryIdle(self, e): pass
         def onQueryTerminated(self, e): pass
 
         def onQueryProgress(self, e):
-            if e.progress.name == f"output-{root.replace('/', '-')}" and e.progress.numInputRows and first.at is None:
-                first.at = time.monotonic()
+            if e.progress.name == output_name and e.progress.numInputRows and not first_at:
+                first_at.append(time.monotonic())
                 first_commit.set()
 
-    listener = _L()
+    listener = _FirstBatch()
     spark.streams.addListener(listener)
     t0 = time.monotonic()
     run = pipeline.start(spark, topic=topic, root=root, cfg=cfg)
+    watcher = None
     try:
         if not first_commit.wait(120):
             raise RuntimeError("no output batch committed within 120 s")
-        first_batch_s = first.at - t0
+        watcher = _CommitWatcher(cfg, f"{root}/output")
+        time.sleep(1.0)  # let the watcher note the first 1,000 rows before the measured ones arrive
+        skip = len(watcher.latencies)
         sent = _producer.produce(duration=seconds, rate=rate, topic=topic, progress=False, cfg=cfg)
         run.process_all_available()
+        deadline = time.monotonic() + 30
+        while len(watcher.latencies) - skip < sent.acknowledged and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
+        if watcher is not None:
+            watcher.stop()
         run.stop()
         spark.streams.removeListener(listener)
+    measured = watcher.latencies[skip:]
     fs = storage.filesystem(cfg)
     files = [p for p in fs.find(cfg.s3_path(root, "output")) if p.endswith(".parquet")]
     events = 1000 + sent.acknowledged
-    batches = len(run.output.recentProgress)
+    result = {"first_batch_s": first_at[0] - t0, "events": events, "output_files": len(files),
+              "files_per_100k_events": len(files) * 100_000 / events,
+              "output_batches": len(run.output.recentProgress), "trigger_s": pipeline.DEFAULT_TRIGGER_S,
+              "rate": rate, "seconds": seconds, "latency_rows": len(measured),
+              "latency_p50_s": _percentile(measured, 0.50) if measured else None,
+              "latency_p99_s": _percentile(measured, 0.99) if measured else None}
     storage.clear(cfg, (root,))
     _delete_topic(cfg, topic)
-    return {"first_batch_s": first_batch_s, "events": events, "output_files": len(files),
-            "files_per_100k_events": len(files) * 100_000 / events, "output_batches": batches,
-            "trigger_s": pipeline.DEFAULT_TRIGGER_S, "rate": rate, "seconds": seconds}
+    return result
+
+
+def _rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """Peak (VmHWM) or current (VmRSS) resident memory of a process, in MiB."""
+    from pathlib import Path
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _get_spark_seconds() -> float:
+    """The first get_spark() in a fresh Python process."""
+    import subprocess
+    import sys
+
+    code = ("import time; t = time.monotonic(); import lab_utils; s = lab_utils.get_spark(); "
+            "print(time.monotonic() - t); s.stop()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=_config.ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _stack_up_seconds(restart: bool) -> float:
+    """`stack up` as a command: with restart, from stopped services (artifacts present); else already up."""
+    import subprocess
+    import sys
+
+    if restart:
+        subprocess.run([sys.executable, "-m", "lab_utils", "stack", "down"], capture_output=True, timeout=120,
+                       cwd=_config.ROOT)
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "lab_utils", "stack", "up"], capture_output=True, text=True,
+                         timeout=600, cwd=_config.ROOT)
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip())
+    return time.monotonic() - t0
+
+
+def run(quick: bool = False, say=print) -> dict:
+    """Every figure of the benchmark (issue 8's keys), with the machine, versions and settings.
+
+    quick: a small version that only proves the benchmark works (CI); its figures mean little.
+    """
+    import os
+    import platform
+
+    import pyspark
+
+    from . import pipeline
+    from .session import get_spark, spark_conf
+
+    cfg = _stack.require_services()
+    report: dict = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    report["machine"] = {"cores": os.cpu_count(), "memory_gib": round(mem_total, 1),
+                         "platform": platform.platform(), "python": platform.python_version()}
+    report["versions"] = {**_stack.versions(), "pyspark": pyspark.__version__}
+
+    say("stack up (restart, then already up) ...")
+    report["stack_up_s"] = _stack_up_seconds(restart=not quick)
+    report["stack_up_already_up_s"] = _stack_up_seconds(restart=False)
+    say("first get_spark() in a fresh process ...")
+    report["get_spark_s"] = _get_spark_seconds()
+
+    say("producers ...")
+    rates = producer_rates(runs=1 if quick else 5, n=20_000 if quick else 200_000,
+                           naive_n=200 if quick else 2_000, cfg=cfg)
+    report["producer_msgs_per_s"] = rates["bulk"]["median"]
+    report["producer_naive_msgs_per_s"] = rates["kafka_python_naive"]["median"]
+    report["producer_kafka_python_tuned_msgs_per_s"] = rates["kafka_python_tuned"]["median"]
+    report["producer_detail"] = rates
+
+    say("drain vs limit ...")
+    n = 20_000 if quick else 1_000_000
+    drained = drain_vs_limit(n=n, runs=1, local_checkpoint_too=not quick, cfg=cfg)
+    report["drain_events_per_s"] = drained["drain_events_per_s"]
+    report["limit_events_per_s"] = drained["limit_events_per_s"]
+    report["drain_detail"] = drained
+
+    say("latency at the default trigger ...")
+    live = live_run(rate=200 if quick else 1000, seconds=8 if quick else 60, cfg=cfg)
+    report["latency_p50_s"], report["latency_p99_s"] = live["latency_p50_s"], live["latency_p99_s"]
+    report["first_batch_s"] = live["first_batch_s"]
+    report["files_per_100k_events"] = live["files_per_100k_events"]
+    report["live_detail"] = live
+
+    spark = get_spark(cfg=cfg)
+    driver_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
+    procs = _stack.status(cfg)["services"]
+    rss = {"kafka": _rss_mib(procs["kafka"]["pid"]) if procs["kafka"]["pid"] else None,
+           "minio": _rss_mib(procs["minio"]["pid"]) if procs["minio"]["pid"] else None,
+           "spark_driver": _rss_mib(driver_pid)}
+    report["stack_rss_mib"] = {**rss, "total": sum(v for v in rss.values() if v)}
+    report["settings"] = {"trigger_s": pipeline.DEFAULT_TRIGGER_S,
+                          "max_offsets_per_trigger": pipeline.MAX_OFFSETS_PER_TRIGGER,
+                          "spark": {k: v for k, v in spark_conf(cfg).items()
+                                    if k.startswith(("spark.sql", "spark.driver.memory", "spark.master"))},
+                          "kafka_heap": _stack.KAFKA_HEAP,
+                          "producer_bulk": _producer.BULK_SETTINGS}
+    return report
+
+
+KEYS = ("producer_msgs_per_s", "producer_naive_msgs_per_s", "drain_events_per_s", "limit_events_per_s",
+        "latency_p50_s", "latency_p99_s", "get_spark_s", "stack_up_s", "first_batch_s", "stack_rss_mib",
+        "files_per_100k_events")
+
+
+def format_report(r: dict) -> str:
+    rss = r["stack_rss_mib"]
+    lines = [
+        f"machine: {r['machine']['cores']} cores, {r['machine']['memory_gib']} GiB; "
+        f"Kafka {r['versions']['kafka']}, Spark {r['versions']['pyspark']}, MinIO {r['versions']['minio']}"
+        + ("   (--quick: proves the benchmark runs; figures are not meaningful)" if r["quick"] else ""),
+        f"producer (bulk, confluent-kafka)   {r['producer_msgs_per_s']:>12,.0f} msg/s",
+        f"producer (kafka-python, tuned)     {r['producer_kafka_python_tuned_msgs_per_s']:>12,.0f} msg/s",
+        f"producer (naive send+flush)        {r['producer_naive_msgs_per_s']:>12,.0f} msg/s",
+        f"drain Kafka -> output/ (available) {r['drain_events_per_s']:>12,.0f} events/s",
+        f"limit (memory -> local Parquet)    {r['limit_events_per_s']:>12,.0f} events/s"
+        f"   drain/limit {r['drain_events_per_s'] / r['limit_events_per_s']:.2f}",
+        f"latency produce -> committed       p50 {r['latency_p50_s']:.2f} s, p99 {r['latency_p99_s']:.2f} s",
+        f"first batch                        {r['first_batch_s']:>12.1f} s",
+        f"get_spark() in a fresh process     {r['get_spark_s']:>12.1f} s",
+        f"stack up                           {r['stack_up_s']:>12.1f} s (already up: {r['stack_up_already_up_s']:.1f} s)",
+        f"peak RSS                           {rss['total']:>12,.0f} MiB (Kafka {rss['kafka'] or 0:,.0f}, "
+        f"MinIO {rss['minio'] or 0:,.0f}, Spark driver {rss['spark_driver']:,.0f})",
+        f"Parquet files per 100k events      {r['files_per_100k_events']:>12,.0f}",
+    ]
+    return "\n".join(lines)

@@ -88,6 +88,18 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    report = bench.run(quick=args.quick, say=lambda m: print(m, file=sys.stderr, flush=True))
+    print(bench.format_report(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
     import os
@@ -132,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default="", metavar="FOLDER",
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
     p.set_defaults(func=_stream)
+
+    p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--quick", action="store_true", help="a small run that only proves the benchmark works")
+    p.set_defaults(func=_bench)
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)

@@ -1,0 +1,27 @@
+"""`python -m lab_utils bench --quick` runs end to end and reports every key. It asserts no speed."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from lab_utils import bench
+from lab_utils.config import ROOT
+
+
+@pytest.mark.integration
+def test_quick_bench_reports_every_key(cfg, tmp_path):
+    path = tmp_path / "bench.json"
+    out = subprocess.run([sys.executable, "-m", "lab_utils", "bench", "--quick", "--json", str(path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(path.read_text())
+    for key in bench.KEYS:
+        value = report[key]["total"] if key == "stack_rss_mib" else report[key]
+        assert isinstance(value, (int, float)) and math.isfinite(value) and value > 0, (key, value)
+    assert report["machine"]["cores"] >= 1 and report["versions"]["kafka"]
+    assert "drain/limit" in out.stdout and "latency produce -> committed" in out.stdout
