@@ -109,6 +109,8 @@ def _jupyter(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={cfg.JUPYTER_PORT}", f"--ServerApp.root_dir={_config.ROOT}",
            f"--IdentityProvider.token={cfg.JUPYTER_TOKEN}", "--ServerApp.port_retries=0"]
+    if os.geteuid() == 0:  # containers and CI machines often run as root; Jupyter refuses it unless told
+        cmd.append("--allow-root")
     print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}/lab?token={cfg.JUPYTER_TOKEN}", flush=True)
     os.execv(sys.executable, cmd)
     return 0  # not reached
