@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from datetime import timezone
 
 from . import config as _config
 from . import producer as _producer
@@ -55,11 +56,7 @@ def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
             results["kafka_python_naive"].append(naive_n / (time.monotonic() - t0))
             naive.close()
     finally:
-        admin = _stack._kafka_admin(cfg)
-        try:
-            admin.delete_topics(topics, timeout_ms=30_000)
-        finally:
-            admin.close()
+        _stack.delete_topics(cfg, topics)
     return {name: _spread(values) for name, values in results.items()} | {
         "settings": {"bulk": _producer.BULK_SETTINGS, "kafka_python_tuned": _producer.TUNED_SETTINGS},
         "messages_per_run": {"bulk": n, "kafka_python_tuned": n, "kafka_python_naive": naive_n}}
@@ -73,14 +70,6 @@ def _fresh_topic_with(cfg, n: int, bad_ratio: float, seed: int = 1) -> tuple[str
     if s.failed:
         raise RuntimeError(f"benchmark data not fully produced: {s}")
     return topic, records
-
-
-def _delete_topic(cfg, topic: str) -> None:
-    admin = _stack._kafka_admin(cfg)
-    try:
-        admin.delete_topics([topic], timeout_ms=30_000)
-    finally:
-        admin.close()
 
 
 def drain(spark, topic: str, cfg, checkpoint_root: str | None = None) -> dict:
@@ -140,7 +129,7 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     try:
         drain(spark, warm_topic, cfg)
     finally:
-        _delete_topic(cfg, warm_topic)
+        _stack.delete_topics(cfg, [warm_topic])
     topic, records = _fresh_topic_with(cfg, n, bad_ratio)
     result = {"messages": n, "bad_ratio": bad_ratio, "drain_s": [], "drain_local_checkpoint_s": [], "limit_s": []}
     tmp = tempfile.mkdtemp(prefix="lab-bench-")
@@ -155,7 +144,7 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
             result["limit_s"].append(limit(spark, records, f"file://{tmp}/limit"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        _delete_topic(cfg, topic)
+        _stack.delete_topics(cfg, [topic])
     med = statistics.median
     result["drain_events_per_s"] = n / med(result["drain_s"])
     result["limit_events_per_s"] = n / med(result["limit_s"])
@@ -199,8 +188,9 @@ class _CommitWatcher:
                     continue
                 self._seen.add(f)
                 times = pq.read_table(f, filesystem=self._fs, columns=["event_time"]).column(0).to_pylist()
-                self.latencies.extend(now - t.timestamp() if t.tzinfo else now - t.replace(
-                    tzinfo=__import__("datetime").timezone.utc).timestamp() for t in times)
+                # Parquet timestamps may come back naive; they are UTC instants either way.
+                self.latencies.extend(now - (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+                                      for t in times)
 
     def stop(self) -> None:
         self._stop.set()
@@ -251,7 +241,11 @@ def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | N
         if not first_commit.wait(120):
             raise RuntimeError("no output batch committed within 120 s")
         watcher = _CommitWatcher(cfg, f"{root}/output")
-        time.sleep(1.0)  # let the watcher note the first 1,000 rows before the measured ones arrive
+        # The 1,000 rows that were waiting are committed; let the watcher count them (bounded),
+        # so that only the rows produced below are measured.
+        deadline = time.monotonic() + 30
+        while len(watcher.latencies) < 1000 and time.monotonic() < deadline:
+            time.sleep(0.1)
         skip = len(watcher.latencies)
         sent = _producer.produce(duration=seconds, rate=rate, topic=topic, progress=False, cfg=cfg)
         run.process_all_available()
@@ -274,7 +268,7 @@ def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | N
               "latency_p50_s": _percentile(measured, 0.50) if measured else None,
               "latency_p99_s": _percentile(measured, 0.99) if measured else None}
     storage.clear(cfg, (root,))
-    _delete_topic(cfg, topic)
+    _stack.delete_topics(cfg, [topic])
     return result
 
 

@@ -512,6 +512,31 @@ def ensure_topic(cfg: _config.LabConfig, topic: str | None = None, partitions: i
         admin.close()
 
 
+def list_topics(cfg: _config.LabConfig) -> set[str]:
+    admin = _kafka_admin(cfg)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def delete_topics(cfg: _config.LabConfig, topics: list[str], wait_s: float = 0) -> None:
+    """Delete topics that exist; with `wait_s`, also wait (bounded) until the broker lists them no more."""
+    admin = _kafka_admin(cfg)
+    try:
+        present = [t for t in topics if t in admin.list_topics()]
+        if not present:
+            return
+        admin.delete_topics(present, timeout_ms=30_000)
+        deadline = time.monotonic() + wait_s
+        while wait_s and set(present) & set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise ServiceDown(f"Kafka did not delete {', '.join(present)} within {wait_s:.0f} s: {FIX_STATUS}")
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
 def _kafka_admin(cfg: _config.LabConfig):
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -626,18 +651,10 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
     """
     from . import storage
 
+    from kafka.errors import KafkaError
+
     cfg = require_services(cfg)
-    admin = _kafka_admin(cfg)
-    try:
-        if cfg.KAFKA_TOPIC in admin.list_topics():
-            admin.delete_topics([cfg.KAFKA_TOPIC], timeout_ms=30000)
-            deadline = time.monotonic() + 60
-            while cfg.KAFKA_TOPIC in admin.list_topics():
-                if time.monotonic() > deadline:
-                    raise ServiceDown(f"Kafka did not delete topic {cfg.KAFKA_TOPIC} within 60 s: {FIX_STATUS}")
-                time.sleep(0.2)
-    finally:
-        admin.close()
+    delete_topics(cfg, [cfg.KAFKA_TOPIC], wait_s=60)
     say(f"emptied topic {cfg.KAFKA_TOPIC}")
     # The broker may report the topic gone a moment before it accepts the same name again.
     deadline = time.monotonic() + 60
@@ -645,7 +662,7 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
         try:
             ensure_topic(cfg)
             break
-        except Exception:
+        except KafkaError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)

@@ -41,11 +41,7 @@ def topic(cfg):
     name = f"test-{uuid.uuid4().hex[:10]}"
     stack.ensure_topic(cfg, name)
     yield name
-    admin = stack._kafka_admin(cfg)
-    try:
-        admin.delete_topics([name], timeout_ms=30000)
-    finally:
-        admin.close()
+    stack.delete_topics(cfg, [name])
 
 
 @pytest.fixture
