@@ -213,6 +213,40 @@ class Pipeline:
                 raise q.exception()
         return True
 
+    def wait_until_caught_up(self, timeout_s: float = 120.0, topic: str | None = None,
+                             cfg: _config.LabConfig | None = None) -> dict[int, int]:
+        """Wait until both queries have committed everything the topic held when called.
+
+        Bounded: raises LabError after `timeout_s`, saying how far behind the queries are.
+        Returns the offsets reached, per partition.
+        """
+        import time
+
+        from .errors import LabError
+        from .producer import end_offsets
+
+        cfg = cfg or _config.load()
+        target = end_offsets(topic, cfg)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            behind = {}
+            for q in self.queries:
+                if q.exception() is not None:
+                    raise q.exception()
+                if not q.isActive:
+                    raise LabError(f"query {q.name} is not running: start the pipeline again with pipeline.start()")
+                done = committed_offsets(q)
+                late = {p: end - done.get(p, 0) for p, end in target.items() if done.get(p, 0) < end}
+                if late:
+                    behind[q.name] = sum(late.values())
+            if not behind:
+                return target
+            if time.monotonic() > deadline:
+                raise LabError(f"after {timeout_s:.0f} s the queries are still behind the topic by {behind} "
+                               "messages: look at the progress panel or the Spark UI (http://127.0.0.1:4040), "
+                               "or wait again with a longer timeout_s")
+            time.sleep(0.2)  # a poll interval, not a fixed wait: the loop ends as soon as they caught up
+
     def process_all_available(self) -> None:
         """Block until everything currently in Kafka has been processed by both queries."""
         for q in self.queries:
@@ -273,6 +307,20 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
             tracker.close()
         raise
     return Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker)
+
+
+def committed_offsets(query) -> dict[int, int]:
+    """Per Kafka partition, the offset up to which the query's last batch is committed."""
+    import json
+
+    progress = query.lastProgress
+    offsets: dict[int, int] = {}
+    for source in (progress.sources if progress is not None else []):
+        end = json.loads(source.endOffset) if isinstance(source.endOffset, str) else (source.endOffset or {})
+        for partitions in end.values():
+            for partition, offset in partitions.items():
+                offsets[int(partition)] = int(offset)
+    return offsets
 
 
 def observe_output(df):

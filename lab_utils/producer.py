@@ -135,12 +135,17 @@ def _partition_offsets(consumer, topic: str):
     return tps, consumer.beginning_offsets(tps), consumer.end_offsets(tps)
 
 
+# How many records at the end of each partition last_transaction_id() reads.
+LAST_ID_LOOKBACK = 64
+
+
 def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None = None,
                         timeout_s: float = 15.0) -> int:
-    """The highest transaction_id in the topic (0 when empty), read from the last key of each partition.
+    """The highest transaction_id in the topic (0 when empty), read from the keys at the end of each partition.
 
-    The producer sends ids in increasing order and the key is the id, so the last record of
-    each partition holds that partition's highest id.
+    The producer sends ids in increasing order and the key is the id, so the last records of
+    each partition hold that partition's highest id. The last LAST_ID_LOOKBACK records are read,
+    not just the last one, so a few foreign messages (a key that is not an id) do not hide it.
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
@@ -152,7 +157,7 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
             return 0
         consumer.assign(list(todo))
         for tp in todo:
-            consumer.seek(tp, ends[tp] - 1)
+            consumer.seek(tp, max(starts[tp], ends[tp] - LAST_ID_LOOKBACK))
         best = 0
         deadline = time.monotonic() + timeout_s
         while todo and time.monotonic() < deadline:
@@ -368,6 +373,62 @@ def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -
         return {tp.partition: ends[tp] - starts[tp] for tp in tps}
     finally:
         consumer.close()
+
+
+def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
+    """The offset the next message of each partition will get (what a reader has to reach)."""
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    consumer = _reader(cfg, "lab-end-offsets")
+    try:
+        tps, _, ends = _partition_offsets(consumer, topic)
+        return {tp.partition: ends[tp] for tp in tps}
+    finally:
+        consumer.close()
+
+
+class BackgroundProducer:
+    """`produce()` on a thread, so a notebook can watch the pipeline while data arrives.
+
+    Always bounded (a count or a duration): `wait()` returns the summary when it is done.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        self.summary: ProduceSummary | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, kwargs=kwargs, name="lab-background-producer", daemon=True)
+        self._thread.start()
+
+    def _run(self, **kwargs) -> None:
+        try:
+            self.summary = produce(progress=False, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller by wait()
+            self.error = e
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout_s: float = 120.0) -> ProduceSummary:
+        """Block until the producer is done (at most `timeout_s`), then return its summary."""
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise LabError(f"the background producer is still sending after {timeout_s:.0f} s: "
+                           "wait again, or give it a smaller count or duration")
+        if self.error is not None:
+            raise self.error
+        return self.summary
+
+
+def produce_in_background(count: int | None = None, duration: float | None = None, rate: float | None = 200,
+                          **kwargs) -> BackgroundProducer:
+    """Start `produce(count or duration, rate, ...)` on a thread and return at once.
+
+    Needs a count or a duration: a background producer that never ends would outlive the lesson.
+    """
+    if count is None and duration is None:
+        raise LabError("produce_in_background needs count= or duration=, e.g. duration=20")
+    return BackgroundProducer(count=count, duration=duration, rate=rate, **kwargs)
 
 
 def peek(n: int = 5, topic: str | None = None, from_end: bool = True, cfg: _config.LabConfig | None = None,

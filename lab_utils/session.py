@@ -73,7 +73,7 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
         # MinIO is on this machine: when it is down, fail in seconds, not after minutes of retries.
         "spark.hadoop.fs.s3a.attempts.maximum": "3",
         "spark.hadoop.fs.s3a.retry.limit": "3",
-        "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+        "spark.hadoop.fs.s3a.connection.establish.timeout": "15s",  # S3A raises anything lower to 15 s, with a warning
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }

@@ -590,6 +590,18 @@ def up(say: Callable[[str], None] = print) -> dict:
     return report
 
 
+def ensure_up(say: Callable[[str], None] = print) -> dict:
+    """Start the native stack unless Kafka and MinIO already answer (natively or from Docker Compose).
+
+    What a notebook calls: it never fights a compose stack for its ports.
+    """
+    cfg = _config.load()
+    if kafka_ready(cfg) and minio_ready(cfg):
+        ensure_topic(cfg)
+        return status(cfg)
+    return up(say)
+
+
 def down(say: Callable[[str], None] = print) -> list[str]:
     """Stop the processes `up` started (by their recorded PIDs), and nothing else."""
     stopped = []

@@ -119,3 +119,23 @@ def test_wait_without_timeout_waits_for_both_queries(cfg, spark, topic, run_pref
         run.stop()
     out, rej = read_results(cfg, run_prefix)
     assert len(out) + len(rej) == 500
+
+
+def test_wait_until_caught_up_reaches_the_end_of_the_topic(cfg, spark, topic, run_prefix):
+    """The notebooks' bounded wait: returns once both queries committed the topic's end offsets."""
+    with pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=0.5, cfg=cfg) as run:
+        producer.produce_in_background(count=3000, rate=1500, topic=topic, bad_ratio=0.1).wait(timeout_s=60)
+        reached = run.wait_until_caught_up(timeout_s=300, topic=topic, cfg=cfg)
+        assert sum(reached.values()) == 3000
+        assert pipeline.committed_offsets(run.output) == reached == pipeline.committed_offsets(run.rejected)
+    out, rej = read_results(cfg, run_prefix)
+    assert len(out) + len(rej) == 3000
+
+
+def test_wait_until_caught_up_is_bounded(cfg, spark, topic, run_prefix):
+    from lab_utils.errors import LabError
+
+    producer.produce(count=50_000, topic=topic, progress=False)
+    with pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=0.5, cfg=cfg) as run:
+        with pytest.raises(LabError, match="still behind the topic"):
+            run.wait_until_caught_up(timeout_s=0.5, topic=topic, cfg=cfg)

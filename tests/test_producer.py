@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from lab_utils import config, messages, producer
 from lab_utils.config import ROOT
-from lab_utils.errors import ServiceDown
+from lab_utils.errors import LabError, ServiceDown
 from lab_utils.generator import BAD_KINDS, Record, TransactionGenerator
 
 pytestmark = pytest.mark.integration
@@ -149,3 +149,29 @@ def test_cli_broker_down_one_line():
     out = cli("--count", "5", env_extra={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, timeout=60)
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0 and "stack up" in out.stderr, out.stderr
+
+
+def test_ids_continue_past_a_few_foreign_messages_at_the_end(cfg, topic):
+    """A tombstone or a message keyed by a name (notebook 02 sends some) must not hide the last id."""
+    producer.produce(count=300, topic=topic, progress=False)
+    kafka = producer.make_producer()
+    try:
+        for p in range(3):
+            for _ in range(5):
+                kafka.send(topic, key=b"demo-key", value=None, partition=p)
+        kafka.flush(30)
+    finally:
+        kafka.close()
+    assert producer.last_transaction_id(topic) == 300
+
+
+def test_background_producer_returns_its_summary(cfg, topic):
+    background = producer.produce_in_background(count=2000, rate=4000, topic=topic)
+    summary = background.wait(timeout_s=60)
+    assert (summary.sent, summary.failed, background.running) == (2000, 0, False)
+    assert sum(producer.topic_size(topic).values()) == 2000
+
+
+def test_background_producer_must_be_bounded():
+    with pytest.raises(LabError, match="count= or duration="):
+        producer.produce_in_background()
