@@ -20,9 +20,11 @@ lab: setup
 	$(LAB) stack up
 	$(LAB) jupyter
 
+# The notebooks run twice: once with the suite, then again, because a student reruns them.
 test: setup
 	$(LAB) stack up
 	$(PY) -m pytest
+	$(PY) -m pytest notebooks
 
 setup: $(VENV)/.installed
 

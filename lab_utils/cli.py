@@ -100,6 +100,19 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import demo
+
+    out = Path(args.out).resolve()
+    pngs = demo.run(out)
+    print(f"executed notebooks and {len(pngs)} plots in {out}:")
+    for path in pngs:
+        print(f"  {path}")
+    return 0
+
+
 def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
     import os
@@ -151,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     p.add_argument("--quick", action="store_true", help="a small run that only proves the benchmark works")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("demo", help="run notebooks 02-04 headless (produce, stream, plot) and save the plots as PNG")
+    p.add_argument("--out", default="demo-output", metavar="FOLDER",
+                   help="where to write the executed notebooks and the PNG files (default %(default)s)")
+    p.set_defaults(func=_demo)
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)
