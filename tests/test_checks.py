@@ -53,17 +53,17 @@ def test_topic_total(cfg):
     assert not checks.topic_total(total + 1)
 
 
-def test_my_transaction(cfg):
+def test_my_transaction(cfg, topic):
     kafka = producer.make_producer()
     try:
-        my_id = producer.last_transaction_id() + 1
+        my_id = 12345
         good = (b'{"transaction_id": %d, "montant": 42.5, "devise": "USD", '
                 b'"timestamp": "2026-11-28T10:00:00+00:00"}' % my_id)
-        sent = kafka.send(cfg.KAFKA_TOPIC, key=str(my_id).encode(), value=good).get(timeout=30)
+        sent = kafka.send(topic, key=str(my_id).encode(), value=good).get(timeout=30)
         assert checks.my_transaction(sent, my_id)
-        wrong_key = kafka.send(cfg.KAFKA_TOPIC, key=b"x", value=good).get(timeout=30)
+        wrong_key = kafka.send(topic, key=b"x", value=good).get(timeout=30)
         assert not checks.my_transaction(wrong_key, my_id)
-        bad = kafka.send(cfg.KAFKA_TOPIC, key=str(my_id).encode(), value=b'{"montant": 1}').get(timeout=30)
+        bad = kafka.send(topic, key=str(my_id).encode(), value=b'{"montant": 1}').get(timeout=30)
         verdict = checks.my_transaction(bad, my_id)
         assert not verdict and "missing_field" in str(verdict)
     finally:
@@ -86,3 +86,15 @@ def test_busiest_currency():
     output = pd.DataFrame({"devise": ["EUR", "USD", "USD"], "montant_eur": [100.0, 60.0, 50.0]})
     assert checks.busiest_currency("USD", output)
     assert not checks.busiest_currency("EUR", output)
+
+
+def test_busiest_minute(spark):
+    from datetime import datetime
+
+    rows = [((datetime(2026, 11, 28, 10, 0), datetime(2026, 11, 28, 10, 1)), 5),
+            ((datetime(2026, 11, 28, 10, 1), datetime(2026, 11, 28, 10, 2)), 9)]
+    spark.createDataFrame(rows, "minute struct<start: timestamp, end: timestamp>, transactions long") \
+        .createOrReplaceTempView("per_minute_test")
+    assert not checks.busiest_minute(..., spark, table="per_minute_test")
+    assert checks.busiest_minute(datetime(2026, 11, 28, 10, 1), spark, table="per_minute_test")
+    assert not checks.busiest_minute(datetime(2026, 11, 28, 10, 0), spark, table="per_minute_test")
