@@ -360,31 +360,29 @@ def _progress_bar(count: int | None, duration: float | None, enabled: bool):
                 leave=True, dynamic_ncols=True)
 
 
-def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
-    """Messages currently in each partition of the topic (end offset minus start offset)."""
+def _topic_offsets(topic: str | None, cfg: _config.LabConfig | None) -> dict[int, tuple[int, int]]:
+    """Per partition of the topic, its (start, end) offsets; LabError naming the fix if the topic is missing."""
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = _reader(cfg, "lab-topic-size")
+    consumer = _reader(cfg, "lab-topic-offsets")
     try:
         tps, starts, ends = _partition_offsets(consumer, topic)
-        if not tps:
-            raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
-                           f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
-        return {tp.partition: ends[tp] - starts[tp] for tp in tps}
     finally:
         consumer.close()
+    if not tps:
+        raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
+                       f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
+    return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+
+
+def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
+    """Messages currently in each partition of the topic (end offset minus start offset)."""
+    return {p: end - start for p, (start, end) in _topic_offsets(topic, cfg).items()}
 
 
 def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
     """The offset the next message of each partition will get (what a reader has to reach)."""
-    cfg = cfg or _config.load()
-    topic = topic or cfg.KAFKA_TOPIC
-    consumer = _reader(cfg, "lab-end-offsets")
-    try:
-        tps, _, ends = _partition_offsets(consumer, topic)
-        return {tp.partition: ends[tp] for tp in tps}
-    finally:
-        consumer.close()
+    return {p: end for p, (_, end) in _topic_offsets(topic, cfg).items()}
 
 
 class BackgroundProducer:
