@@ -39,9 +39,16 @@ DEFAULT_TRIGGER_S = 2.0
 # batches of this size too.
 MAX_OFFSETS_PER_TRIGGER = 250_000
 
-# JSON parsing options shared by both parses. Spark's defaults accept single quotes; the
+# JSON parsing options shared by every parse. Spark's defaults accept single quotes; the
 # contract's messages are strict JSON, so a single-quoted message is malformed_json.
-JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+# Jackson's limits are pinned, not left to a Spark upgrade, because messages.verdict() applies
+# the same ones; the depth gets one more level for the "[...]" that classify() wraps around.
+JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE",
+                "maxNestingDepth": str(messages.MAX_NESTING_DEPTH + 1),
+                "maxNumLen": str(messages.MAX_NUMBER_DIGITS)}
+# The instants a valid timestamp may name (messages.MIN_INSTANT / MAX_INSTANT), as UTC literals.
+MIN_EVENT_TIME = messages.MIN_INSTANT.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+MAX_EVENT_TIME = messages.MAX_INSTANT.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -89,7 +96,13 @@ def classify(raw, rates: dict[str, float] | None = None):
     #    Spark's JSON reader stops after the first object and would accept `{...} trailing`.
     wrapped = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit("]")), "array<map<string,string>>",
                           JSON_OPTIONS)
-    df = df.withColumn("_fields", F.when(F.size(wrapped) == 1, F.try_element_at(wrapped, F.lit(1))))
+    # ... but the reader also stops at the first "]" that closes the wrapper, so `{...}] junk`
+    # would pass as one object. A second wrapper with one more element tells them apart: only a
+    # text that is exactly one JSON value gives 1 element in "[text]" AND 2 in "[text,0]"; a text
+    # that closes the wrapper early gives the same count in both.
+    sentinel = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit(",0]")), "array<string>", JSON_OPTIONS)
+    df = df.withColumn("_fields", F.when((F.size(wrapped) == 1) & (F.size(sentinel) == 2),
+                                         F.try_element_at(wrapped, F.lit(1))))
     # 2. One typed parse: a field whose JSON type is wrong (12.0 or "12" for a long, "100"
     #    for a double) comes back null on its own, the other fields still parse
     #    (spark.sql.json.enablePartialResults).
@@ -126,7 +139,9 @@ def classify(raw, rates: dict[str, float] | None = None):
         .when(montant.isNull() | F.isnan(montant) | (F.abs(montant) == float("inf")) | (montant <= 0),
               "invalid_montant")
         .when(taux.isNull(), "unknown_currency")
-        .when(~ts_shape | event_time.isNull(), "invalid_timestamp")
+        .when(~ts_shape | event_time.isNull()
+              | (event_time < F.lit(MIN_EVENT_TIME).cast("timestamp"))
+              | (event_time > F.lit(MAX_EVENT_TIME).cast("timestamp")), "invalid_timestamp")
     )
     return (df.withColumn("reason", reason)
               .withColumn("transaction_id", transaction_id)
@@ -142,7 +157,11 @@ def to_output(checked, timezone: str | None = None):
 
     tz = timezone or _config.load().LAB_TIMEZONE
     # montant * taux in decimal, then half-up to cents: doubles would round 1.005 EUR down.
-    montant_eur = F.round(F.col("montant").cast("decimal(38,12)") * F.col("taux_eur").cast("decimal(38,12)"), 2)
+    # decimal(38,12) holds amounts below 10^26; a valid larger one (CONTRACT: any finite number
+    # > 0) is converted in doubles, where cents mean nothing, instead of failing the query
+    # (ANSI casts raise on overflow, and one such message would stop the stream for good).
+    exact = F.try_multiply(F.expr("try_cast(montant AS decimal(38,12))"), F.expr("try_cast(taux_eur AS decimal(38,12))"))
+    montant_eur = F.coalesce(F.round(exact, 2).cast("double"), F.round(F.col("montant") * F.col("taux_eur"), 2))
     # The wall clock in `tz`: shift the instant, then drop the zone (the session zone is UTC).
     local = F.from_utc_timestamp("event_time", tz).cast("timestamp_ntz")
     return (checked.where(F.col("reason").isNull())
@@ -151,7 +170,7 @@ def to_output(checked, timezone: str | None = None):
                 "montant",
                 "devise",
                 "taux_eur",
-                montant_eur.cast("double").alias("montant_eur"),
+                montant_eur.alias("montant_eur"),
                 "event_time",
                 F.lit(tz).alias("timezone"),
                 local.alias("event_time_local"),
