@@ -26,10 +26,13 @@ The reject reasons, in the order they are checked, are `lab_utils.messages.REJEC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
+from . import checkpoint as _checkpoint
 from . import config as _config
 from . import messages
+from .errors import DataLoss, QueryFailed
 
 OUTPUT_QUERY = "output"
 REJECTED_QUERY = "rejected"
@@ -204,6 +207,7 @@ class Pipeline:
     output: object
     rejected: object
     progress: object | None = None
+    keepalive: object | None = field(default=None, repr=False)  # checkpoint.KeepAlive of its locks
 
     @property
     def queries(self) -> list:
@@ -213,6 +217,10 @@ class Pipeline:
         for q in self.queries:
             if q.isActive:
                 q.stop()
+        if self.keepalive is not None:
+            self.keepalive.close()  # releases the checkpoint locks
+        if self in _RUNNING:
+            _RUNNING.remove(self)
         if self.progress is not None:
             self.progress.catch_up(self.queries)
             self.progress.close()
@@ -228,8 +236,9 @@ class Pipeline:
             elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
                 return False
         for q in self.queries:
-            if q.exception() is not None:
-                raise q.exception()
+            failure = explain_failure(q)
+            if failure is not None:
+                raise failure from q.exception()
         return True
 
     def process_all_available(self) -> None:
@@ -244,9 +253,22 @@ class Pipeline:
         self.stop()
 
 
+# Pipelines this process started and has not stopped: `stop()` finds them without a reference.
+_RUNNING: list[Pipeline] = []
+
+
+def stop() -> int:
+    """Stop every pipeline this session started (when the cell's `run` variable is lost). Returns how many."""
+    running = list(_RUNNING)
+    for run in running:
+        run.stop()
+    return len(running)
+
+
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
-          checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None) -> Pipeline:
+          checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None,
+          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
@@ -255,43 +277,117 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     progress: show live progress (True: a panel in notebooks, one line per batch in terminals).
     checkpoint_root: put the checkpoints elsewhere (the benchmark compares a local disk);
     by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
+    max_offsets_per_trigger: at most this many Kafka messages per micro-batch.
+
+    Refuses (errors.PipelineRefused, naming the fix) to start what would break exactly-once:
+    a checkpoint out of step with its output folder, a checkpoint another running query uses
+    (this session or another process), a checkpoint written for a since re-created topic.
+    See lab_utils.checkpoint.
     """
     from .session import get_spark
     from .progress import attach_progress
 
     cfg = cfg or _config.load()
     spark = spark or get_spark(cfg=cfg)
-    checked = classify(kafka_source(spark, topic, cfg))
+    topic = topic or cfg.KAFKA_TOPIC
+    checked = classify(kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger))
     sinks = {
         OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
     # Query names are unique per session; a test folder gets its own.
     names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in sinks}
+    outputs = {name: cfg.s3a_path(root, name) for name in sinks}
+    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
+                   else cfg.s3a_path(root, "checkpoint", name) for name in sinks}
+    started: dict = {}
+    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
+    locks = []
     tracker = None
+    try:
+        for name in sinks:
+            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
+            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
+            lock.acquire(running)
+            locks.append((lock, running))
+        current_topic_id = _checkpoint.topic_id(cfg, topic)
+        for name in sinks:
+            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
+            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
+    except BaseException:
+        for lock, _ in locks:
+            lock.release()
+        raise
     if progress:
         tracker = attach_progress(spark, list(names.values()), mode="auto" if progress is True else progress)
-    started = {}
     try:
         for name, df in sinks.items():
             writer = (df.writeStream.format("parquet")
                       .queryName(names[name])
-                      .option("path", cfg.s3a_path(root, name))
-                      .option("checkpointLocation", f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
-                              else cfg.s3a_path(root, "checkpoint", name))
+                      .option("path", outputs[name])
+                      .option("checkpointLocation", checkpoints[name])
                       .outputMode("append"))
             if name == OUTPUT_QUERY:
                 writer = writer.partitionBy("event_date")
             writer = writer.trigger(availableNow=True) if available_now else writer.trigger(
                 processingTime=f"{trigger_s} seconds")
             started[name] = writer.start()
-    except Exception:
+    except BaseException:
         for q in started.values():
             q.stop()
+        for lock, _ in locks:
+            lock.release()
         if tracker is not None:
             tracker.close()
         raise
-    return Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker)
+    run = Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker,
+                   keepalive=_checkpoint.KeepAlive(locks))
+    _RUNNING.append(run)
+    return run
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "===", "Traceback")):
+            return line[:500]
+    return text.strip()[:500]
+
+
+def explain_failure(query, cfg: _config.LabConfig | None = None) -> QueryFailed | None:
+    """The error of a stopped query in the lab's words, naming the fix; None if it did not fail.
+
+    Spark's own messages are long JVM traces; a student reads the last line, so it must say
+    what happened to the stack and what to run.
+    """
+    exc = query.exception()
+    if exc is None:
+        return None
+    cfg = cfg or _config.load()
+    text = str(exc)
+    spark_said = _first_line(text)
+    name = query.name or "query"
+    if re.search(r"failOnDataLoss|data may have been lost|some data may have been missed|OffsetOutOfRange",
+                 text, re.I):
+        return DataLoss(
+            f"query {name} stopped: Kafka no longer holds messages it had not read yet (the topic was deleted "
+            f"and created again, or retention removed them), so exactly-once cannot hold. Nothing was skipped: "
+            f"{_checkpoint.FIX_RESET}. (Spark said: {spark_said})")
+    host, port = cfg.s3_host_port
+    if re.search(rf"{re.escape(host)}:{port}|s3a://|AmazonS3|AWSClientIOException|SdkClientException", text) and \
+            re.search(r"refused|Unable to execute HTTP request|timed out|Connect to|UnknownHost|Service Unavailable",
+                      text, re.I):
+        return QueryFailed(
+            f"query {name} stopped: MinIO is not reachable at {cfg.AWS_ENDPOINT_URL}: start it "
+            f"(`python -m lab_utils stack up`), then start the pipeline again; it resumes from its checkpoint "
+            f"and writes nothing twice. (Spark said: {spark_said})")
+    if re.search(r"kafka", text, re.I) and re.search(r"Timeout|timed out|not available|disconnected", text, re.I):
+        return QueryFailed(
+            f"query {name} stopped: Kafka did not answer at {cfg.KAFKA_BOOTSTRAP_SERVERS}: check "
+            f"`python -m lab_utils stack status`, then start the pipeline again; it resumes from its checkpoint. "
+            f"(Spark said: {spark_said})")
+    return QueryFailed(f"query {name} failed: {spark_said} (the Spark UI and the driver's log have the details; "
+                       "the pipeline resumes from its checkpoint when started again)")
 
 
 def observe_output(df):
