@@ -59,6 +59,8 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
+    from pyspark.errors import StreamingQueryException
+
     from . import pipeline, stack
     from .session import get_spark
 
@@ -73,7 +75,10 @@ def _stream(args: argparse.Namespace) -> int:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
             for q in run.queries:
-                q.awaitTermination(1)
+                try:
+                    q.awaitTermination(1)
+                except StreamingQueryException:
+                    pass  # explained on the next line, in the lab's words
                 failure = pipeline.explain_failure(q, cfg)
                 if failure is not None:
                     raise failure

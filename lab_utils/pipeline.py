@@ -229,22 +229,37 @@ class Pipeline:
         """Wait for both queries to end (availableNow); True if they did within the timeout."""
         import time
 
+        from pyspark.errors import StreamingQueryException
+
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        for q in self.queries:
-            if deadline is None:
-                q.awaitTermination()  # returns None, not a bool, without a timeout
-            elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
-                return False
-        for q in self.queries:
-            failure = explain_failure(q)
-            if failure is not None:
-                raise failure from q.exception()
+        try:
+            for q in self.queries:
+                if deadline is None:
+                    q.awaitTermination()  # returns None, not a bool, without a timeout
+                elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
+                    return False
+        except StreamingQueryException:
+            pass  # a query failed: explained below, in the lab's words
+        self._raise_failure()
         return True
 
     def process_all_available(self) -> None:
         """Block until everything currently in Kafka has been processed by both queries."""
+        from pyspark.errors import StreamingQueryException
+
+        try:
+            for q in self.queries:
+                q.processAllAvailable()
+        except StreamingQueryException:
+            self._raise_failure()
+            raise
+
+    def _raise_failure(self) -> None:
+        """Raise the first failed query's error, explained (errors.QueryFailed), if one failed."""
         for q in self.queries:
-            q.processAllAvailable()
+            failure = explain_failure(q)
+            if failure is not None:
+                raise failure from q.exception()
 
     def __enter__(self) -> Pipeline:
         return self
