@@ -99,6 +99,7 @@ def stream_cli(run_prefix: str, topic: str, *extra: str) -> subprocess.Popen:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_second_process_on_a_running_checkpoint_is_refused(cfg, spark, topic, run_prefix):
     lock_path = cfg.s3_path(run_prefix, "checkpoint", "output", checkpoint.LOCK_FILE)
     fs = storage.filesystem(cfg)

@@ -200,6 +200,7 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
 
 # --------------------------------------------------------------------------- 2. the broker
 
+@pytest.mark.slow
 def test_broker_killed_while_producing_keeps_every_acknowledged_message(cfg, spark, topic, run_prefix, stack_restored):
     """30,000 messages at 3,000/s; Kafka is SIGKILLed after 5,000 and started again while the
     producer keeps sending and the pipeline keeps reading."""
@@ -234,6 +235,7 @@ def test_broker_killed_while_producing_keeps_every_acknowledged_message(cfg, spa
 
 # --------------------------------------------------------------------------- 3. MinIO
 
+@pytest.mark.slow
 def test_minio_killed_while_the_query_writes_fails_clearly_then_resumes_exactly_once(cfg, spark, topic, run_prefix,
                                                                                       stack_restored):
     t0 = time.monotonic()
@@ -273,6 +275,7 @@ def test_minio_killed_while_the_query_writes_fails_clearly_then_resumes_exactly_
 
 # --------------------------------------------------------------------------- 4. the producer
 
+@pytest.mark.slow
 def test_producer_killed_and_run_again_reuses_no_transaction_id(cfg, spark, topic, run_prefix):
     """`produce` resumes after the highest id in the topic: a killed run leaves a gap of ids
     (messages sent but not written when it died), never a duplicate."""
@@ -348,6 +351,7 @@ def test_messages_deleted_before_the_query_read_them_fail_loudly(cfg, spark, top
     print(f"\nretention: the student sees: {last[:300]}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("new_messages", [300, 6000], ids=["fewer-than-read", "more-than-read"])
 def test_a_recreated_topic_is_refused_before_spark_skips_anything(cfg, spark, topic, run_prefix, new_messages):
     """Deleted and created again, the topic restarts at offset 0. With more messages than the
