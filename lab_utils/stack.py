@@ -322,6 +322,14 @@ def _stop(proc: Proc) -> bool:
     return True
 
 
+def _files_closed(pid: int) -> bool:
+    """True once `pid` holds no open file (it exited, even if not reaped yet)."""
+    try:
+        return not os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+
+
 def _is_group_leader(pid: int) -> bool:
     try:
         return os.getpgid(pid) == pid
@@ -582,7 +590,9 @@ def stop_service(name: str, kill: bool = False) -> bool:
         return _stop(proc)
     os.killpg(proc.pid, signal.SIGKILL) if _is_group_leader(proc.pid) else os.kill(proc.pid, signal.SIGKILL)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while proc.alive:
+    # A killed JVM's main thread turns zombie before its other threads have exited and closed
+    # its sockets: wait for the files too, or `up()` finds the port still taken.
+    while proc.alive or not _files_closed(proc.pid):
         if time.monotonic() > deadline:
             raise ServiceDown(f"{name} (pid {proc.pid}) survived SIGKILL for {STOP_TIMEOUT_S:.0f} s: {FIX_STATUS}")
         time.sleep(0.05)
