@@ -12,7 +12,7 @@ import sys
 
 from . import config as _config
 from .errors import LabError
-from .pipeline import DEFAULT_TRIGGER_S
+from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -59,13 +59,15 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
+    from pyspark.errors import StreamingQueryException
+
     from . import pipeline, stack
     from .session import get_spark
 
     cfg = stack.require_services()
     spark = get_spark(app_name="lab-stream", cfg=cfg)
     run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
-                         root=args.prefix, cfg=cfg)
+                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
     mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
     print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
           f"Spark UI http://127.0.0.1:4040", flush=True)
@@ -73,9 +75,13 @@ def _stream(args: argparse.Namespace) -> int:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
             for q in run.queries:
-                q.awaitTermination(1)
-                if q.exception() is not None:
-                    raise LabError(f"query {q.name} failed: {str(q.exception()).strip().splitlines()[0]}")
+                try:
+                    q.awaitTermination(1)
+                except StreamingQueryException:
+                    pass  # explained on the next line, in the lab's words
+                failure = pipeline.explain_failure(q, cfg)
+                if failure is not None:
+                    raise failure
     except KeyboardInterrupt:
         print("stopping (Ctrl-C) ...", flush=True)
     finally:
@@ -158,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between micro-batches (default %(default)s)")
     p.add_argument("--prefix", default="", metavar="FOLDER",
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
+    p.add_argument("--max-offsets-per-trigger", type=int, default=MAX_OFFSETS_PER_TRIGGER, metavar="N",
+                   help="at most N Kafka messages per micro-batch (default %(default)s)")
     p.set_defaults(func=_stream)
 
     p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")

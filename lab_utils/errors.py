@@ -31,3 +31,27 @@ class ServiceDied(LabError):
 
 class SetupFailed(LabError):
     """Fetching jars, building MinIO or configuring a service failed."""
+
+
+class PipelineRefused(LabError):
+    """`pipeline.start()` will not start: running it would break exactly-once."""
+
+
+class CheckpointMismatch(PipelineRefused):
+    """A checkpoint and its output folder are out of step (one was deleted or replaced without the other)."""
+
+
+class CheckpointInUse(PipelineRefused):
+    """Another running query (in this session or another process) uses the same checkpoint."""
+
+
+class TopicRecreated(PipelineRefused):
+    """The topic was deleted and created again since the checkpoint was written: its offsets name other messages."""
+
+
+class QueryFailed(LabError):
+    """A streaming query stopped with an error; the message says why in the lab's words and how to recover."""
+
+
+class DataLoss(QueryFailed):
+    """Kafka no longer holds messages the query had not read yet (topic re-created, retention)."""

@@ -29,7 +29,19 @@ Rules, checked in the order of REJECT_REASONS; a message with several faults get
   has a rate in `data/exchange_rates.csv`; anything else, a number included, is
   `unknown_currency`;
 - `timestamp`: a string matching TIMESTAMP_PATTERN that names a real instant
-  (`2026-02-30` or hour 25 are `invalid_timestamp`); without an offset it is UTC.
+  (`2026-02-30` or hour 25 are `invalid_timestamp`) between MIN_INSTANT and MAX_INSTANT
+  (0001-01-02 to 9999-12-30 UTC); without an offset it is UTC.
+
+Spark reads JSON with Jackson, whose limits and extensions are part of the rules, so that
+the reference and the pipeline agree on every message (tests/test_bad_input.py):
+
+- nesting deeper than MAX_NESTING_DEPTH (1000) arrays/objects, or a number with more than
+  MAX_NUMBER_DIGITS (1000) digits (integer, fraction and exponent digits; a lone leading 0
+  before the point does not count), is `malformed_json`: Jackson's StreamReadConstraints,
+  pinned in pipeline.JSON_OPTIONS. Python alone would accept both.
+- besides Python's `NaN`, `Infinity` and `-Infinity`, Jackson reads `+Infinity`, `+INF` and
+  `-INF` as numbers (ALLOW_NON_NUMERIC_NUMBERS, which keeps NaN an invalid_montant rather
+  than malformed_json): they are numbers here too, hence `invalid_montant` as a montant.
 
 Duplicate keys at the top level make the message `duplicate_field`, whatever the values:
 RFC 8259 leaves their meaning open (Python's json keeps the last, Spark's JSON map keeps
@@ -44,6 +56,7 @@ import functools
 import json
 import math
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping
@@ -74,6 +87,22 @@ RATES_CSV = config.ROOT / "data" / "exchange_rates.csv"
 
 MAX_TRANSACTION_ID = 2**63 - 1  # the output column is a Spark long
 
+# Jackson's StreamReadConstraints defaults (jackson-core 2.15+), which Spark applies to every
+# JSON parse; lab_utils.pipeline pins them in JSON_OPTIONS so a Spark upgrade cannot move them.
+MAX_NESTING_DEPTH = 1000
+MAX_NUMBER_DIGITS = 1000
+# Non-numeric number tokens Jackson accepts beyond Python's NaN / Infinity / -Infinity.
+_JACKSON_NON_NUMERIC = {"+Infinity": "Infinity", "+INF": "Infinity", "-INF": "-Infinity"}
+# One JSON token at a time, outside strings: enough to measure nesting and number lengths.
+_JSON_TOKEN = re.compile(r'''
+      (?P<string>"(?:[^"\\]|\\.)*"?)
+    | (?P<open>[\[{])
+    | (?P<close>[\]}])
+    | (?P<nonnum>\+Infinity|[+-]INF)(?![A-Za-z0-9])
+    | (?P<number>-?(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?(?:[eE][+-]?(?P<exp>[0-9]+))?)
+    | (?P<other>[^"\[\]{}0-9+-]+|.)
+''', re.X | re.S)
+
 # ISO 8601 / RFC 3339 date-time: date, "T" (or a space, as RFC 3339 allows), time to the
 # second, an optional fraction (1-9 digits; Spark keeps microseconds), an optional offset.
 # Unanchored: Python uses re.fullmatch; in Java (Spark `rlike`) anchor it with ^(?:...)\z,
@@ -85,6 +114,11 @@ TIMESTAMP_PATTERN = (
 )
 _TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
 MAX_OFFSET = timedelta(hours=18)  # java.time.ZoneOffset's limit
+# The instants a timestamp may name: their wall-clock date exists (years 1 to 9999) in every
+# time zone, so event_date and event_time_local can be written and read back in Python
+# (datetime.date stops at 9999-12-31: one row dated 10000-01-01 would break every reader).
+MIN_INSTANT = datetime(1, 1, 2, tzinfo=timezone.utc)
+MAX_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,9 +161,10 @@ def parse_timestamp(text: str) -> datetime | None:
         tz = timezone(-delta if offset[0] == "-" else delta)
     try:
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
-        return local.astimezone(timezone.utc)
+        instant = local.astimezone(timezone.utc)
     except (ValueError, OverflowError):  # impossible date or time; or outside years 1-9999 in UTC
         return None
+    return instant if MIN_INSTANT <= instant <= MAX_INSTANT else None
 
 
 class _KeyCountingDict(dict):
@@ -143,6 +178,36 @@ class _KeyCountingDict(dict):
 def _is_json_number(value: object) -> bool:
     # bool is a subclass of int in Python, but `true` is not a JSON number.
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _within_reader_limits(text: str) -> tuple[str, int] | None:
+    """(text with Jackson's extra non-numeric tokens spelled the Python way, nesting depth),
+    or None when the text breaks a limit of Spark's JSON reader (MAX_NESTING_DEPTH, MAX_NUMBER_DIGITS)."""
+    depth = deepest = 0
+    rewrites = []
+    for m in _JSON_TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "open":
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING_DEPTH:
+                return None
+        elif kind == "close":
+            depth -= 1
+        elif kind == "nonnum":
+            rewrites.append((m.start(), m.end(), _JACKSON_NON_NUMERIC[m.group()]))
+        elif m.group("number") is not None:
+            digits = m.group("int")
+            frac, exp = m.group("frac"), m.group("exp")
+            if frac is None and exp is None:
+                count = len(digits)
+            else:  # Jackson does not count the 0 of "0.5" (its float length is int + fraction + exponent digits)
+                count = (0 if digits == "0" else len(digits)) + len(frac or "") + len(exp or "")
+            if count > MAX_NUMBER_DIGITS:
+                return None
+    for start, end, spelled in reversed(rewrites):
+        text = text[:start] + spelled + text[end:]
+    return text, deepest
 
 
 def verdict(value: bytes | None, *, rates: Mapping[str, float] | None = None) -> str:
@@ -159,10 +224,22 @@ def verdict(value: bytes | None, *, rates: Mapping[str, float] | None = None) ->
         text = bytes(value).decode("utf-8")
     except UnicodeDecodeError:
         return "not_utf8"
+    within = _within_reader_limits(text)
+    if within is None:
+        return "malformed_json"
+    text, depth = within
+    # Python's json recurses once per level: make room for MAX_NESTING_DEPTH levels
+    # (process-wide while it parses; restored at once).
+    limit = sys.getrecursionlimit()
+    if depth > 100:
+        sys.setrecursionlimit(limit + depth + 100)
     try:
         message = json.loads(text, object_pairs_hook=_KeyCountingDict)
-    except (ValueError, RecursionError):  # JSONDecodeError (a ValueError), huge ints, deep nesting
+    except (ValueError, RecursionError):  # JSONDecodeError (a ValueError), ints over 4300 digits
         return "malformed_json"
+    finally:
+        if depth > 100:
+            sys.setrecursionlimit(limit)
     if not isinstance(message, dict):
         return "malformed_json"
     if message.duplicated:

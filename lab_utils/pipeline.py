@@ -26,10 +26,13 @@ The reject reasons, in the order they are checked, are `lab_utils.messages.REJEC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
+from . import checkpoint as _checkpoint
 from . import config as _config
 from . import messages
+from .errors import DataLoss, QueryFailed
 
 OUTPUT_QUERY = "output"
 REJECTED_QUERY = "rejected"
@@ -39,9 +42,16 @@ DEFAULT_TRIGGER_S = 2.0
 # batches of this size too.
 MAX_OFFSETS_PER_TRIGGER = 250_000
 
-# JSON parsing options shared by both parses. Spark's defaults accept single quotes; the
+# JSON parsing options shared by every parse. Spark's defaults accept single quotes; the
 # contract's messages are strict JSON, so a single-quoted message is malformed_json.
-JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+# Jackson's limits are pinned, not left to a Spark upgrade, because messages.verdict() applies
+# the same ones; the depth gets one more level for the "[...]" that classify() wraps around.
+JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE",
+                "maxNestingDepth": str(messages.MAX_NESTING_DEPTH + 1),
+                "maxNumLen": str(messages.MAX_NUMBER_DIGITS)}
+# The instants a valid timestamp may name (messages.MIN_INSTANT / MAX_INSTANT), as UTC literals.
+MIN_EVENT_TIME = messages.MIN_INSTANT.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+MAX_EVENT_TIME = messages.MAX_INSTANT.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -89,7 +99,13 @@ def classify(raw, rates: dict[str, float] | None = None):
     #    Spark's JSON reader stops after the first object and would accept `{...} trailing`.
     wrapped = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit("]")), "array<map<string,string>>",
                           JSON_OPTIONS)
-    df = df.withColumn("_fields", F.when(F.size(wrapped) == 1, F.try_element_at(wrapped, F.lit(1))))
+    # ... but the reader also stops at the first "]" that closes the wrapper, so `{...}] junk`
+    # would pass as one object. A second wrapper with one more element tells them apart: only a
+    # text that is exactly one JSON value gives 1 element in "[text]" AND 2 in "[text,0]"; a text
+    # that closes the wrapper early gives the same count in both.
+    sentinel = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit(",0]")), "array<string>", JSON_OPTIONS)
+    df = df.withColumn("_fields", F.when((F.size(wrapped) == 1) & (F.size(sentinel) == 2),
+                                         F.try_element_at(wrapped, F.lit(1))))
     # 2. One typed parse: a field whose JSON type is wrong (12.0 or "12" for a long, "100"
     #    for a double) comes back null on its own, the other fields still parse
     #    (spark.sql.json.enablePartialResults).
@@ -126,7 +142,9 @@ def classify(raw, rates: dict[str, float] | None = None):
         .when(montant.isNull() | F.isnan(montant) | (F.abs(montant) == float("inf")) | (montant <= 0),
               "invalid_montant")
         .when(taux.isNull(), "unknown_currency")
-        .when(~ts_shape | event_time.isNull(), "invalid_timestamp")
+        .when(~ts_shape | event_time.isNull()
+              | (event_time < F.lit(MIN_EVENT_TIME).cast("timestamp"))
+              | (event_time > F.lit(MAX_EVENT_TIME).cast("timestamp")), "invalid_timestamp")
     )
     return (df.withColumn("reason", reason)
               .withColumn("transaction_id", transaction_id)
@@ -142,7 +160,11 @@ def to_output(checked, timezone: str | None = None):
 
     tz = timezone or _config.load().LAB_TIMEZONE
     # montant * taux in decimal, then half-up to cents: doubles would round 1.005 EUR down.
-    montant_eur = F.round(F.col("montant").cast("decimal(38,12)") * F.col("taux_eur").cast("decimal(38,12)"), 2)
+    # decimal(38,12) holds amounts below 10^26; a valid larger one (CONTRACT: any finite number
+    # > 0) is converted in doubles, where cents mean nothing, instead of failing the query
+    # (ANSI casts raise on overflow, and one such message would stop the stream for good).
+    exact = F.try_multiply(F.expr("try_cast(montant AS decimal(38,12))"), F.expr("try_cast(taux_eur AS decimal(38,12))"))
+    montant_eur = F.coalesce(F.round(exact, 2).cast("double"), F.round(F.col("montant") * F.col("taux_eur"), 2))
     # The wall clock in `tz`: shift the instant, then drop the zone (the session zone is UTC).
     local = F.from_utc_timestamp("event_time", tz).cast("timestamp_ntz")
     return (checked.where(F.col("reason").isNull())
@@ -151,7 +173,7 @@ def to_output(checked, timezone: str | None = None):
                 "montant",
                 "devise",
                 "taux_eur",
-                montant_eur.cast("double").alias("montant_eur"),
+                montant_eur.alias("montant_eur"),
                 "event_time",
                 F.lit(tz).alias("timezone"),
                 local.alias("event_time_local"),
@@ -185,6 +207,7 @@ class Pipeline:
     output: object
     rejected: object
     progress: object | None = None
+    keepalive: object | None = field(default=None, repr=False)  # checkpoint.KeepAlive of its locks
 
     @property
     def queries(self) -> list:
@@ -194,6 +217,10 @@ class Pipeline:
         for q in self.queries:
             if q.isActive:
                 q.stop()
+        if self.keepalive is not None:
+            self.keepalive.close()  # releases the checkpoint locks
+        if self in _RUNNING:
+            _RUNNING.remove(self)
         if self.progress is not None:
             self.progress.catch_up(self.queries)
             self.progress.close()
@@ -202,15 +229,18 @@ class Pipeline:
         """Wait for both queries to end (availableNow); True if they did within the timeout."""
         import time
 
+        from pyspark.errors import StreamingQueryException
+
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        for q in self.queries:
-            if deadline is None:
-                q.awaitTermination()  # returns None, not a bool, without a timeout
-            elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
-                return False
-        for q in self.queries:
-            if q.exception() is not None:
-                raise q.exception()
+        try:
+            for q in self.queries:
+                if deadline is None:
+                    q.awaitTermination()  # returns None, not a bool, without a timeout
+                elif not q.awaitTermination(max(0.0, deadline - time.monotonic())):
+                    return False
+        except StreamingQueryException:
+            pass  # a query failed: explained below, in the lab's words
+        self._raise_failure()
         return True
 
     def wait_until_caught_up(self, timeout_s: float = 120.0, topic: str | None = None,
@@ -249,8 +279,21 @@ class Pipeline:
 
     def process_all_available(self) -> None:
         """Block until everything currently in Kafka has been processed by both queries."""
+        from pyspark.errors import StreamingQueryException
+
+        try:
+            for q in self.queries:
+                q.processAllAvailable()
+        except StreamingQueryException:
+            self._raise_failure()
+            raise
+
+    def _raise_failure(self) -> None:
+        """Raise the first failed query's error, explained (errors.QueryFailed), if one failed."""
         for q in self.queries:
-            q.processAllAvailable()
+            failure = explain_failure(q)
+            if failure is not None:
+                raise failure from q.exception()
 
     def __enter__(self) -> Pipeline:
         return self
@@ -259,9 +302,22 @@ class Pipeline:
         self.stop()
 
 
+# Pipelines this process started and has not stopped: `stop()` finds them without a reference.
+_RUNNING: list[Pipeline] = []
+
+
+def stop() -> int:
+    """Stop every pipeline this session started (when the cell's `run` variable is lost). Returns how many."""
+    running = list(_RUNNING)
+    for run in running:
+        run.stop()
+    return len(running)
+
+
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
-          checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None) -> Pipeline:
+          checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None,
+          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
@@ -270,43 +326,117 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     progress: show live progress (True: a panel in notebooks, one line per batch in terminals).
     checkpoint_root: put the checkpoints elsewhere (the benchmark compares a local disk);
     by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
+    max_offsets_per_trigger: at most this many Kafka messages per micro-batch.
+
+    Refuses (errors.PipelineRefused, naming the fix) to start what would break exactly-once:
+    a checkpoint out of step with its output folder, a checkpoint another running query uses
+    (this session or another process), a checkpoint written for a since re-created topic.
+    See lab_utils.checkpoint.
     """
     from .session import get_spark
     from .progress import attach_progress
 
     cfg = cfg or _config.load()
     spark = spark or get_spark(cfg=cfg)
-    checked = classify(kafka_source(spark, topic, cfg))
+    topic = topic or cfg.KAFKA_TOPIC
+    checked = classify(kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger))
     sinks = {
         OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
     # Query names are unique per session; a test folder gets its own.
     names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in sinks}
+    outputs = {name: cfg.s3a_path(root, name) for name in sinks}
+    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
+                   else cfg.s3a_path(root, "checkpoint", name) for name in sinks}
+    started: dict = {}
+    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
+    locks = []
     tracker = None
+    try:
+        for name in sinks:
+            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
+            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
+            lock.acquire(running)
+            locks.append((lock, running))
+        current_topic_id = _checkpoint.topic_id(cfg, topic)
+        for name in sinks:
+            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
+            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
+    except BaseException:
+        for lock, _ in locks:
+            lock.release()
+        raise
     if progress:
         tracker = attach_progress(spark, list(names.values()), mode="auto" if progress is True else progress)
-    started = {}
     try:
         for name, df in sinks.items():
             writer = (df.writeStream.format("parquet")
                       .queryName(names[name])
-                      .option("path", cfg.s3a_path(root, name))
-                      .option("checkpointLocation", f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
-                              else cfg.s3a_path(root, "checkpoint", name))
+                      .option("path", outputs[name])
+                      .option("checkpointLocation", checkpoints[name])
                       .outputMode("append"))
             if name == OUTPUT_QUERY:
                 writer = writer.partitionBy("event_date")
             writer = writer.trigger(availableNow=True) if available_now else writer.trigger(
                 processingTime=f"{trigger_s} seconds")
             started[name] = writer.start()
-    except Exception:
+    except BaseException:
         for q in started.values():
             q.stop()
+        for lock, _ in locks:
+            lock.release()
         if tracker is not None:
             tracker.close()
         raise
-    return Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker)
+    run = Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker,
+                   keepalive=_checkpoint.KeepAlive(locks))
+    _RUNNING.append(run)
+    return run
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "===", "Traceback")):
+            return line[:500]
+    return text.strip()[:500]
+
+
+def explain_failure(query, cfg: _config.LabConfig | None = None) -> QueryFailed | None:
+    """The error of a stopped query in the lab's words, naming the fix; None if it did not fail.
+
+    Spark's own messages are long JVM traces; a student reads the last line, so it must say
+    what happened to the stack and what to run.
+    """
+    exc = query.exception()
+    if exc is None:
+        return None
+    cfg = cfg or _config.load()
+    text = str(exc)
+    spark_said = _first_line(text)
+    name = query.name or "query"
+    if re.search(r"failOnDataLoss|data may have been lost|some data may have been missed|OffsetOutOfRange",
+                 text, re.I):
+        return DataLoss(
+            f"query {name} stopped: Kafka no longer holds messages it had not read yet (the topic was deleted "
+            f"and created again, or retention removed them), so exactly-once cannot hold. Nothing was skipped: "
+            f"{_checkpoint.FIX_RESET}. (Spark said: {spark_said})")
+    host, port = cfg.s3_host_port
+    if re.search(rf"{re.escape(host)}:{port}|s3a://|AmazonS3|AWSClientIOException|SdkClientException", text) and \
+            re.search(r"refused|Unable to execute HTTP request|timed out|Connect to|UnknownHost|Service Unavailable",
+                      text, re.I):
+        return QueryFailed(
+            f"query {name} stopped: MinIO is not reachable at {cfg.AWS_ENDPOINT_URL}: start it "
+            f"(`python -m lab_utils stack up`), then start the pipeline again; it resumes from its checkpoint "
+            f"and writes nothing twice. (Spark said: {spark_said})")
+    if re.search(r"kafka", text, re.I) and re.search(r"Timeout|timed out|not available|disconnected", text, re.I):
+        return QueryFailed(
+            f"query {name} stopped: Kafka did not answer at {cfg.KAFKA_BOOTSTRAP_SERVERS}: check "
+            f"`python -m lab_utils stack status`, then start the pipeline again; it resumes from its checkpoint. "
+            f"(Spark said: {spark_said})")
+    return QueryFailed(f"query {name} failed: {spark_said} (the Spark UI and the driver's log have the details; "
+                       "the pipeline resumes from its checkpoint when started again)")
 
 
 def committed_offsets(query) -> dict[int, int]:

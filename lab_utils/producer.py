@@ -75,6 +75,8 @@ class ProduceSummary:
     interrupted: bool = False
     bad_by_kind: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # With produce(record_acks=True): (key, partition, offset) of every message Kafka acknowledged.
+    acks: list[tuple[bytes | None, int, int]] = field(default_factory=list)
 
     @property
     def acknowledged(self) -> int:
@@ -180,7 +182,7 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
 class _KafkaPythonSender:
     """kafka-python: one future per message; failures arrive on the errback."""
 
-    def __init__(self, cfg, on_error, producer=None):
+    def __init__(self, cfg, on_error, producer=None, on_ack=None):
         from kafka.errors import KafkaError, KafkaTimeoutError
 
         self._errors = (KafkaError, KafkaTimeoutError)
@@ -188,6 +190,7 @@ class _KafkaPythonSender:
         self._own = producer is None
         self._producer = producer or make_producer(cfg)
         self._on_error = on_error
+        self._on_ack = on_ack
         self._cfg = cfg
 
     def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
@@ -199,6 +202,8 @@ class _KafkaPythonSender:
             self._on_error(e)
             return
         future.add_errback(self._on_error)
+        if self._on_ack is not None:
+            future.add_callback(lambda meta, key=key: self._on_ack(key, meta.partition, meta.offset))
 
     def flush(self, timeout: float) -> int:
         self._producer.flush(timeout=timeout)
@@ -212,11 +217,12 @@ class _KafkaPythonSender:
 class _ConfluentSender:
     """confluent-kafka: messages queue in librdkafka; delivery reports arrive through poll()."""
 
-    def __init__(self, cfg, on_error):
+    def __init__(self, cfg, on_error, on_ack=None):
         from confluent_kafka import KafkaException, Producer
 
         self._exception = KafkaException
         self._on_error = on_error
+        self._on_ack = on_ack
         self._producer = Producer({"bootstrap.servers": cfg.KAFKA_BOOTSTRAP_SERVERS,
                                    "client.id": "lab-producer", **BULK_SETTINGS})
         self._since_poll = 0
@@ -224,6 +230,8 @@ class _ConfluentSender:
     def _delivered(self, err, msg) -> None:
         if err is not None:
             self._on_error(self._exception(err))
+        elif self._on_ack is not None:
+            self._on_ack(msg.key(), msg.partition(), msg.offset())
 
     def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         while True:
@@ -250,7 +258,8 @@ class _ConfluentSender:
 def produce(count: int | None = None, duration: float | None = None, rate: float | None = None,
             bad_ratio: float = 0.0, seed: int | None = None, topic: str | None = None,
             start_id: int | None = None, progress: bool = True, records=None,
-            engine: str = "confluent", cfg: _config.LabConfig | None = None, producer=None) -> ProduceSummary:
+            engine: str = "confluent", cfg: _config.LabConfig | None = None, producer=None,
+            record_acks: bool = False) -> ProduceSummary:
     """Send transactions to Kafka and return a summary.
 
     count / duration: how many, or for how long (seconds); with neither, 1,000.
@@ -261,6 +270,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     records: any iterable of generator Records to send instead of generating them.
     engine: "confluent" (librdkafka, the fast bulk path) or "kafka-python";
     producer: an existing kafka-python KafkaProducer to send with (engine kafka-python).
+    record_acks: keep (key, partition, offset) of every acknowledged message in `summary.acks`
+    (the reliability tests compare the pipeline's output with it).
     """
     from .generator import TransactionGenerator
 
@@ -291,8 +302,13 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
             if len(summary.errors) < 5:
                 summary.errors.append(f"{type(exc).__name__}: {exc}")
 
-    sender = (_ConfluentSender(cfg, on_error) if engine == "confluent"
-              else _KafkaPythonSender(cfg, on_error, producer))
+    def on_ack(key, partition: int, offset: int) -> None:
+        with lock:
+            summary.acks.append((key, partition, offset))
+
+    ack = on_ack if record_acks else None
+    sender = (_ConfluentSender(cfg, on_error, ack) if engine == "confluent"
+              else _KafkaPythonSender(cfg, on_error, producer, ack))
     bar = _progress_bar(count, duration, progress)
     t0 = time.monotonic()
     deadline = t0 + duration if duration is not None else None

@@ -322,6 +322,14 @@ def _stop(proc: Proc) -> bool:
     return True
 
 
+def _files_closed(pid: int) -> bool:
+    """True once `pid` holds no open file (it exited, even if not reaped yet)."""
+    try:
+        return not os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+
+
 def _is_group_leader(pid: int) -> bool:
     try:
         return os.getpgid(pid) == pid
@@ -568,6 +576,30 @@ def require_services(cfg: _config.LabConfig | None = None) -> _config.LabConfig:
     return cfg
 
 
+# --------------------------------------------------------------------------- one service at a time
+
+def stop_service(name: str, kill: bool = False) -> bool:
+    """Stop one service this stack started: SIGTERM (a clean stop), or SIGKILL to simulate a crash.
+
+    Returns False if it was not running. The reliability tests use it; `up()` starts it again.
+    """
+    proc = _recorded(name)
+    if proc is None or not proc.alive:
+        return False
+    if not kill:
+        return _stop(proc)
+    os.killpg(proc.pid, signal.SIGKILL) if _is_group_leader(proc.pid) else os.kill(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    # A killed JVM's main thread turns zombie before its other threads have exited and closed
+    # its sockets: wait for the files too, or `up()` finds the port still taken.
+    while proc.alive or not _files_closed(proc.pid):
+        if time.monotonic() > deadline:
+            raise ServiceDown(f"{name} (pid {proc.pid}) survived SIGKILL for {STOP_TIMEOUT_S:.0f} s: {FIX_STATUS}")
+        time.sleep(0.05)
+    _pidfile(name).unlink(missing_ok=True)
+    return True
+
+
 # --------------------------------------------------------------------------- commands
 
 def up(say: Callable[[str], None] = print) -> dict:
@@ -660,12 +692,23 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
     """Empty the topic and the bucket's output/, rejected/ and checkpoint/ together.
 
     Together on purpose: a checkpoint without its output (or the reverse) breaks exactly-once.
+    Refuses while a pipeline runs on these checkpoints. Checkpoints go first: if MinIO fails
+    half-way, what is left is an output without its checkpoint, which `pipeline.start()`
+    refuses (naming this command) instead of skipping batches.
     """
-    from . import storage
+    from . import checkpoint, storage
 
     from kafka.errors import KafkaError
 
     cfg = require_services(cfg)
+    for sink in storage.SINKS:
+        lock = checkpoint.CheckpointLock(cfg.s3a_path("checkpoint", sink), sink, cfg)
+        info = lock._read()
+        who = lock.holder(info) if info else None
+        if who:
+            raise checkpoint.CheckpointInUse(
+                f"the pipeline is running ({who}, query {info.get('query')}): stop it first (Ctrl-C, or "
+                "`pipeline.stop()` in its notebook), then run `python -m lab_utils stack reset` again")
     delete_topics(cfg, [cfg.KAFKA_TOPIC], wait_s=60)
     say(f"emptied topic {cfg.KAFKA_TOPIC}")
     # The broker may report the topic gone a moment before it accepts the same name again.
@@ -678,5 +721,5 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    removed = storage.clear(cfg, ("output", "rejected", "checkpoint"))
+    removed = storage.clear(cfg, ("checkpoint", "output", "rejected"))
     say(f"removed {removed} objects under s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/")

@@ -103,9 +103,57 @@ def read_committed(path: str = "output", columns: list[str] | None = None,
     return dataset.to_table(columns=columns).to_pandas()
 
 
+SINKS = ("output", "rejected")
+
+
+def _one_sided(prefixes: tuple[str, ...]) -> str | None:
+    """The first prefix whose deletion would leave a sink without its checkpoint or the reverse.
+
+    `<root>/output` goes with `<root>/checkpoint/output` (the same for rejected), so deleting
+    anything at or inside one of them needs the other deleted too. Deleting `<root>` itself,
+    or folders that hold neither, is fine.
+    """
+    cleared = [p.strip("/") for p in prefixes]
+
+    def covered(path: str) -> bool:
+        return any(path == q or path.startswith(q + "/") or not q for q in cleared)
+
+    for prefix in cleared:
+        parts = prefix.split("/")
+        for i, part in enumerate(parts):
+            if part in SINKS or part == "checkpoint":
+                break
+        else:
+            continue
+        root = parts[:i]
+        if part == "checkpoint" and len(parts) == i + 1:
+            pairs = SINKS
+        elif part == "checkpoint":
+            pairs = (parts[i + 1],) if parts[i + 1] in SINKS else ()
+        else:
+            pairs = (part,)
+        for sink in pairs:
+            for needed in ("/".join(root + [sink]), "/".join(root + ["checkpoint", sink])):
+                if not covered(needed):
+                    return f"{prefix} (without {needed})"
+    return None
+
+
 def clear(cfg: _config.LabConfig | None = None, prefixes: tuple[str, ...] = ()) -> int:
-    """Delete every object under the given prefixes of the bucket. Returns how many were removed."""
+    """Delete every object under the given prefixes of the bucket. Returns how many were removed.
+
+    Refuses (CheckpointMismatch) to delete an output folder without its checkpoint, or the
+    reverse: that breaks exactly-once (see lab_utils.checkpoint). Clear them together, e.g.
+    `clear(cfg, ("checkpoint", "output", "rejected"))`, or run `python -m lab_utils stack reset`.
+    """
+    from .errors import CheckpointMismatch
+
     cfg = cfg or _config.load()
+    one_sided = _one_sided(prefixes)
+    if one_sided:
+        raise CheckpointMismatch(
+            f"refusing to delete {one_sided}: an output folder and its checkpoint go together, or the next "
+            "run loses or skips rows; delete both (or their common folder), or run `python -m lab_utils stack reset`")
     fs = filesystem(cfg)
     removed = 0
     for prefix in prefixes:

@@ -1,0 +1,339 @@
+"""Checkpoints: the guards that `pipeline.start()` runs so that exactly-once holds (issue 7).
+
+Spark's file sink writes each batch exactly once only while three things stay true, and Spark
+itself checks none of them:
+
+1. **The checkpoint and its output folder belong together.** The checkpoint says which Kafka
+   offsets each batch read; `<output>/_spark_metadata` says which files each batch wrote. A
+   fresh checkpoint on an old output makes Spark skip its new batches 0, 1, ... as "already
+   committed" (silent loss); an old checkpoint on an emptied output resumes after offsets
+   whose rows are gone. `check_in_step()` refuses both; `stack reset` clears them together.
+2. **One running query per checkpoint.** Two would both write batch N. In one SparkSession
+   Spark stops the older one or fails with a cryptic error; across processes it notices
+   nothing. `CheckpointLock` is a small object, `<checkpoint>/_lab_lock.json`, created with an
+   S3 conditional write (If-None-Match), naming the host, PID and a heartbeat. A lock whose
+   holder is gone is taken over: same host and the PID no longer runs (a killed driver, a
+   restarted kernel), or another host whose heartbeat is older than LOCK_TTL_S.
+3. **The offsets still name the same messages.** A topic deleted and created again restarts
+   at offset 0: with fewer messages than before Spark fails (failOnDataLoss), with more it
+   silently skips them. `check_topic()` records Kafka's topic id next to the checkpoint
+   (`_lab_source.json`) and refuses a checkpoint written for another incarnation of the topic.
+
+Spark ignores files it does not know in a checkpoint folder, and `stack reset` deletes these
+with the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import config as _config
+from .errors import CheckpointInUse, CheckpointMismatch, TopicRecreated
+
+LOCK_FILE = "_lab_lock.json"
+SOURCE_FILE = "_lab_source.json"
+# A running pipeline rewrites its lock's heartbeat this often; a lock from another host whose
+# heartbeat is older than LOCK_TTL_S is stale (its holder cannot be asked directly).
+LOCK_HEARTBEAT_S = 10.0
+LOCK_TTL_S = 60.0
+FIX_RESET = ("run `python -m lab_utils stack reset` (it empties the topic and the output, rejected and "
+             "checkpoint folders together), then produce and start again")
+
+_BATCH_FILE = re.compile(r"^(\d+)(\.compact)?$")
+
+# Locks this process holds: owner id -> "is the query behind it still running?".
+_HELD: dict[str, Callable[[], bool]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _filesystem(uri: str, cfg: _config.LabConfig):
+    """(fsspec filesystem, path in it) for an s3a:// URI (MinIO, with the lab's key) or a local path."""
+    if uri.startswith(("s3a://", "s3://")):
+        from . import storage
+
+        return storage.filesystem(cfg), uri.split("://", 1)[1].rstrip("/")
+    import fsspec
+
+    return fsspec.filesystem("file"), uri.removeprefix("file://").rstrip("/")
+
+
+def _latest_batch(fs, folder: str) -> int | None:
+    """The highest batch id among `folder`'s log files (`0`, `1`, `2.compact`, ...), None if none."""
+    try:
+        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False, refresh=True)]
+    except FileNotFoundError:
+        return None
+    except TypeError:  # the local filesystem's ls() takes no `refresh`
+        try:
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
+        except FileNotFoundError:
+            return None
+    ids = [int(m.group(1)) for m in map(_BATCH_FILE.match, names) if m]
+    return max(ids) if ids else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a query got, by the latest batch id in each log (None: no such log)."""
+
+    planned: int | None    # <checkpoint>/offsets: batches whose offsets were chosen
+    committed: int | None  # <checkpoint>/commits: batches finished
+    written: int | None    # <output>/_spark_metadata: batches whose files the sink committed
+
+
+def progress(output_uri: str, checkpoint_uri: str, cfg: _config.LabConfig | None = None) -> Progress:
+    """Read the three logs of one query (listings only, no file contents)."""
+    cfg = cfg or _config.load()
+    cfs, cpath = _filesystem(checkpoint_uri, cfg)
+    ofs, opath = _filesystem(output_uri, cfg)
+    return Progress(planned=_latest_batch(cfs, f"{cpath}/offsets"), committed=_latest_batch(cfs, f"{cpath}/commits"),
+                    written=_latest_batch(ofs, f"{opath}/_spark_metadata"))
+
+
+def check_in_step(output_uri: str, checkpoint_uri: str, cfg: _config.LabConfig | None = None) -> Progress:
+    """Raise CheckpointMismatch unless the checkpoint and the output folder belong together.
+
+    Spark commits a batch in this order: offsets/N, then the sink's _spark_metadata/N, then
+    commits/N. So in step means committed <= written <= planned (a crash may stop between
+    any two), and no output without a checkpoint.
+    """
+    p = progress(output_uri, checkpoint_uri, cfg)
+    if p.written is not None and p.planned is None:
+        raise CheckpointMismatch(
+            f"{output_uri} holds committed batches (up to {p.written}) but its checkpoint {checkpoint_uri} is "
+            f"missing: a new checkpoint would number its batches from 0 again and Spark would skip them as "
+            f"already written (lost rows): {FIX_RESET}")
+    if p.written is not None and p.written > p.planned:
+        raise CheckpointMismatch(
+            f"{output_uri} holds batch {p.written} but its checkpoint {checkpoint_uri} planned only up to "
+            f"{p.planned}: the output belongs to another checkpoint: {FIX_RESET}")
+    if p.committed is not None and (p.written is None or p.written < p.committed):
+        raise CheckpointMismatch(
+            f"checkpoint {checkpoint_uri} has finished batches up to {p.committed} but {output_uri} has "
+            + ("no committed data" if p.written is None else f"only up to batch {p.written}")
+            + f" (it was deleted or replaced): resuming would leave those rows out for good: {FIX_RESET}")
+    return p
+
+
+# --------------------------------------------------------------------------- the lock
+
+def _process_start(pid: int) -> str | None:
+    """The start time of `pid` in clock ticks since boot (tells a PID apart from a reused one)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_running(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it runs, as another user
+    now = _process_start(pid)
+    if now is None:  # no /proc (macOS), or it just exited
+        return os.path.exists(f"/proc/{pid}") or not os.path.isdir("/proc")
+    return start is None or now == start
+
+
+class CheckpointLock:
+    """`<checkpoint>/_lab_lock.json`: at most one running query per checkpoint (see the module doc)."""
+
+    def __init__(self, checkpoint_uri: str, query_name: str, cfg: _config.LabConfig | None = None):
+        self.cfg = cfg or _config.load()
+        self.checkpoint_uri = checkpoint_uri
+        self.query_name = query_name
+        self.fs, folder = _filesystem(checkpoint_uri, self.cfg)
+        self.path = f"{folder}/{LOCK_FILE}"
+        self.owner = uuid.uuid4().hex
+        self.held = False
+        self.took_over: dict | None = None  # the stale lock this one replaced, if any
+
+    def _read(self) -> dict | None:
+        try:
+            return json.loads(self.fs.cat_file(self.path))
+        except FileNotFoundError:
+            return None
+        except ValueError:  # a torn or foreign file: treat as stale
+            return {}
+
+    def _body(self) -> bytes:
+        pid = os.getpid()
+        return json.dumps({
+            "owner": self.owner, "query": self.query_name, "host": socket.gethostname(), "pid": pid,
+            "pid_start": _process_start(pid), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "heartbeat": time.time(),
+        }).encode()
+
+    def _create(self) -> bool:
+        """Create the lock file only if it does not exist (S3 If-None-Match). False if it does."""
+        try:
+            if hasattr(self.fs, "call_s3"):  # s3fs: exclusive create on the server
+                self.fs.pipe_file(self.path, self._body(), mode="create")
+            else:
+                self.fs.makedirs(self.path.rsplit("/", 1)[0], exist_ok=True)
+                with open(self.path, "xb") as f:
+                    f.write(self._body())
+        except FileExistsError:
+            return False
+        except OSError as e:
+            if "pre-condition" in str(e).lower() or "precondition" in str(e).lower():
+                return False
+            raise
+        return True
+
+    def holder(self, info: dict) -> str | None:
+        """A description of the running holder of lock `info`, or None when the holder is gone."""
+        if not info:
+            return None
+        owner = info.get("owner")
+        with _HELD_LOCK:
+            running = _HELD.get(owner)
+        if running is not None:
+            return "this session" if running() else None
+        if info.get("host") == socket.gethostname():
+            pid = int(info.get("pid", -1))
+            if pid == os.getpid():  # this process, but no running pipeline of ours holds it: stale
+                return None
+            if pid > 0 and _pid_running(pid, info.get("pid_start")):
+                return f"process {pid} on this machine (started {info.get('started', '?')})"
+            return None
+        age = time.time() - float(info.get("heartbeat", 0))
+        if age < LOCK_TTL_S:
+            return f"process {info.get('pid')} on host {info.get('host')} (alive {age:.0f} s ago)"
+        return None
+
+    def acquire(self, running: Callable[[], bool]) -> None:
+        """Take the lock, or raise CheckpointInUse naming who holds it and how to stop it.
+
+        running: tells, later, whether the query behind this lock still runs (for this session's checks).
+        """
+        for _ in range(3):  # a stale lock is deleted then re-created; a racing starter may win it
+            if self._create():
+                break
+            info = self._read()
+            if info is None:
+                continue
+            who = self.holder(info)
+            if who == "this session":
+                raise CheckpointInUse(
+                    f"the pipeline is already running in this session (query {info.get('query')} on "
+                    f"{self.checkpoint_uri}): stop it with `pipeline.stop()` (it stops every pipeline this "
+                    "session started), then start it again")
+            if who is not None:
+                raise CheckpointInUse(
+                    f"another query uses checkpoint {self.checkpoint_uri}: {who} runs query {info.get('query')}; "
+                    "two queries on one checkpoint would both write the same batches. Stop that one first "
+                    "(Ctrl-C in its terminal, or `pipeline.stop()` in its notebook)")
+            self.took_over = info
+            self.fs.rm_file(self.path) if hasattr(self.fs, "rm_file") else self.fs.rm(self.path)
+        else:
+            raise CheckpointInUse(f"could not take the lock {self.path}: another start raced this one; try again")
+        self.held = True
+        with _HELD_LOCK:
+            _HELD[self.owner] = running
+
+    def heartbeat(self) -> None:
+        """Tell other hosts the holder still runs (rewrites the lock if it is still ours)."""
+        if self.held and (self._read() or {}).get("owner") == self.owner:
+            self.fs.pipe_file(self.path, self._body())
+
+    def release(self) -> None:
+        """Delete the lock if it is still ours. Never raises: it runs in `finally` blocks."""
+        if not self.held:
+            return
+        self.held = False
+        with _HELD_LOCK:  # from now on this session calls the lock stale, even if deleting it fails
+            _HELD[self.owner] = lambda: False
+        try:
+            if (self._read() or {}).get("owner") == self.owner:
+                self.fs.rm(self.path)
+        except Exception:  # noqa: BLE001 - MinIO down at stop time: the lock stays, stale, and is taken over
+            pass
+
+
+class KeepAlive:
+    """A daemon thread that heartbeats a pipeline's locks and releases each once its query ends."""
+
+    def __init__(self, locks: list[tuple[CheckpointLock, Callable[[], bool]]], every_s: float = LOCK_HEARTBEAT_S):
+        self._locks = locks
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-checkpoint-keepalive", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            for lock, running in self._locks:
+                try:
+                    if not lock.held:
+                        continue
+                    if running():
+                        lock.heartbeat()
+                    else:
+                        lock.release()
+                except Exception:  # noqa: BLE001 - MinIO briefly down: try again next time
+                    pass
+            if not any(lock.held for lock, _ in self._locks):
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        for lock, _ in self._locks:
+            lock.release()
+
+
+# --------------------------------------------------------------------------- the topic
+
+def topic_id(cfg: _config.LabConfig, topic: str) -> str | None:
+    """Kafka's id of the topic's current incarnation (a new one each time it is created), or None."""
+    from . import stack
+
+    admin = stack._kafka_admin(cfg)
+    try:
+        for t in admin.describe_topics([topic]):
+            if t.get("name") == topic and not t.get("error_code"):
+                return t.get("topic_id")
+    finally:
+        admin.close()
+    return None
+
+
+def check_topic(checkpoint_uri: str, topic: str, cfg: _config.LabConfig | None = None,
+                current_id: str | None = None) -> None:
+    """Raise TopicRecreated if the checkpoint was written for an earlier incarnation of `topic`;
+    otherwise record the topic's id next to the checkpoint."""
+    cfg = cfg or _config.load()
+    current_id = current_id or topic_id(cfg, topic)
+    if current_id is None:  # the topic does not exist (yet): Spark reports that itself
+        return
+    fs, folder = _filesystem(checkpoint_uri, cfg)
+    path = f"{folder}/{SOURCE_FILE}"
+    try:
+        recorded = json.loads(fs.cat_file(path))
+    except (FileNotFoundError, ValueError):
+        recorded = {}
+    if recorded.get("topic") == topic and recorded.get("topic_id") not in (None, current_id):
+        if _latest_batch(fs, f"{folder}/offsets") is not None:
+            raise TopicRecreated(
+                f"topic {topic} was deleted and created again since checkpoint {checkpoint_uri} was written "
+                f"(topic id {recorded['topic_id']} then, {current_id} now): its offsets now name other messages, "
+                f"and Spark would skip some of them without a word: {FIX_RESET}")
+    if recorded.get("topic") != topic or recorded.get("topic_id") != current_id:
+        if hasattr(fs, "call_s3"):
+            fs.pipe_file(path, json.dumps({"topic": topic, "topic_id": current_id}).encode())
+        else:
+            fs.makedirs(folder, exist_ok=True)
+            with open(path, "w") as f:
+                json.dump({"topic": topic, "topic_id": current_id}, f)
