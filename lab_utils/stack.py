@@ -617,6 +617,9 @@ def up(say: Callable[[str], None] = print) -> dict:
     setup_minio(cfg)
     _wait("Kafka", procs["kafka"], lambda: kafka_ready(cfg), START_TIMEOUT_S["kafka"])
     ensure_topic(cfg)
+    from .session import ensure_class_archive  # session imports this module
+
+    ensure_class_archive(say)
     report = status(cfg)
     report["up_seconds"] = round(time.monotonic() - t0, 2)
     return report

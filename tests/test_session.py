@@ -28,6 +28,18 @@ def test_session_has_the_connectors(spark):
 
 
 @pytest.mark.integration
+def test_the_driver_maps_the_class_archive_that_stack_up_built(spark):
+    """`stack up` builds the archive; every lab session's JVM must actually map it (not just be told to)."""
+    archive = session.class_archive()
+    assert archive is not None and archive.exists(), (
+        f"no class archive at {archive}: `python -m lab_utils stack up` builds it (log: {session.CLASS_ARCHIVE_DIR}/build.log)")
+    assert f"-XX:SharedArchiveFile={archive}" in spark.conf.get("spark.driver.extraJavaOptions")
+    pid = spark._jvm.java.lang.ProcessHandle.current().pid()
+    maps = open(f"/proc/{pid}/maps").read()
+    assert str(archive) in maps, "the driver JVM was given the archive but did not map it (stale or unreadable)"
+
+
+@pytest.mark.integration
 def test_checkpoint_manager_writes_atomically_without_rename(cfg, spark, run_prefix):
     """On S3A the manager writes to the final name: invisible until close(), never visible after cancel()."""
     jvm = spark._jvm
