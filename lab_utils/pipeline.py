@@ -103,9 +103,15 @@ def classify(raw, rates: dict[str, float] | None = None):
     # would pass as one object. A second wrapper with one more element tells them apart: only a
     # text that is exactly one JSON value gives 1 element in "[text]" AND 2 in "[text,0]"; a text
     # that closes the wrapper early gives the same count in both.
+    # That second parse is the costliest of all (it turns the object back into text), and only a
+    # text holding a "]" can close the wrapper early: without one, the wrapper's own "]" is the
+    # first, so the first parse alone is exact (the CASE skips the second).
     sentinel = F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit(",0]")), "array<string>", JSON_OPTIONS)
-    df = df.withColumn("_fields", F.when((F.size(wrapped) == 1) & (F.size(sentinel) == 2),
-                                         F.try_element_at(wrapped, F.lit(1))))
+    one_value = F.when(~F.col("_text").contains("]"), F.lit(True)).otherwise(F.size(sentinel) == 2)
+    # Each parse is its own column, so Spark evaluates it once per row, not once per use.
+    df = df.withColumn("_wrapped", wrapped)
+    df = df.withColumn("_fields", F.when((F.size("_wrapped") == 1) & one_value,
+                                         F.try_element_at("_wrapped", F.lit(1))))
     # 2. One typed parse: a field whose JSON type is wrong (12.0 or "12" for a long, "100"
     #    for a double) comes back null on its own, the other fields still parse
     #    (spark.sql.json.enablePartialResults).
@@ -127,7 +133,8 @@ def classify(raw, rates: dict[str, float] | None = None):
     # Strict ISO 8601 shape first (Spark's cast alone also takes "2026-11-27" or "2026-11-27T22"),
     # then try_cast to name a real instant: 2026-02-30 or hour 25 become null, not an error.
     ts_shape = ts_text.rlike(f"^(?:{messages.TIMESTAMP_PATTERN})\\z")
-    event_time = F.expr("try_cast(regexp_replace(_typed.timestamp, '^(.{10}) ', '$1T') AS TIMESTAMP)")
+    df = df.withColumn("_event_time", F.expr("try_cast(regexp_replace(_typed.timestamp, '^(.{10}) ', '$1T') AS TIMESTAMP)"))
+    event_time = F.col("_event_time")
 
     reason = (
         F.when(F.col("value").isNull(), "null_message")
@@ -180,8 +187,21 @@ def to_output(checked, timezone: str | None = None):
                 F.to_date(local).alias("event_date"),
                 F.col("partition").cast("int").alias("kafka_partition"),
                 F.col("offset").cast("long").alias("kafka_offset"),
-                F.current_timestamp().alias("ingest_time"),
+                _ingest_time().alias("ingest_time"),
             ))
+
+
+def _ingest_time():
+    """The moment Spark reads each row (CONTRACT: ingest_time), in milliseconds.
+
+    Not `current_timestamp()`: a stream replaces it with each batch's time as a constant, which
+    Spark writes into the generated Java code, so every micro-batch compiled the whole query's
+    code again (and the JVM never got to optimise it). Reading the clock per row keeps the code
+    identical from batch to batch.
+    """
+    from pyspark.sql import functions as F
+
+    return F.expr("timestamp_millis(cast(reflect('java.lang.System', 'currentTimeMillis') AS BIGINT))")
 
 
 def to_rejected(checked):
@@ -194,7 +214,7 @@ def to_rejected(checked):
                 "reason",
                 F.col("partition").cast("int").alias("kafka_partition"),
                 F.col("offset").cast("long").alias("kafka_offset"),
-                F.current_timestamp().alias("ingest_time"),
+                _ingest_time().alias("ingest_time"),
                 F.col("key").cast("string").alias("kafka_key"),
                 F.col("value").alias("raw_bytes"),
             ))

@@ -139,3 +139,25 @@ def test_wait_until_caught_up_is_bounded(cfg, spark, topic, run_prefix):
     with pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=0.5, cfg=cfg) as run:
         with pytest.raises(LabError, match="still behind the topic"):
             run.wait_until_caught_up(timeout_s=0.5, topic=topic, cfg=cfg)
+
+
+def test_micro_batches_reuse_the_generated_code(cfg, spark, topic, run_prefix):
+    """Spark compiles the query's Java code once, not once per micro-batch (a batch-time constant
+    in the code, e.g. current_timestamp(), would make every batch compile it again: issue 8)."""
+    compilations = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    gen = TransactionGenerator(seed=23, bad_ratio=0.2)
+    run = pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=0.2, cfg=cfg)
+    try:
+        # Two rounds to warm up (the first batches compile the code), then five measured ones.
+        for _ in range(2):
+            producer.produce(records=gen.take(200), count=200, topic=topic, progress=False)
+            run.wait_until_caught_up(timeout_s=120, topic=topic, cfg=cfg)
+        before, batches_before = compilations.getCount(), len(run.output.recentProgress)
+        for _ in range(5):
+            producer.produce(records=gen.take(200), count=200, topic=topic, progress=False)
+            run.wait_until_caught_up(timeout_s=120, topic=topic, cfg=cfg)
+        compiled, batches = compilations.getCount() - before, len(run.output.recentProgress) - batches_before
+    finally:
+        run.stop()
+    assert batches >= 5, f"only {batches} output batches ran"
+    assert compiled <= 1, f"{compiled} code compilations in {batches} micro-batches: the code changes per batch"
