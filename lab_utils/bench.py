@@ -321,7 +321,7 @@ def run(quick: bool = False, say=print) -> dict:
     import pyspark
 
     from . import pipeline
-    from .session import get_spark, spark_conf
+    from .session import class_archive, get_spark, spark_conf
 
     cfg = _stack.require_services()
     report: dict = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -365,11 +365,13 @@ def run(quick: bool = False, say=print) -> dict:
            "minio": _rss_mib(procs["minio"]["pid"]) if procs["minio"]["pid"] else None,
            "spark_driver": _rss_mib(driver_pid)}
     report["stack_rss_mib"] = {**rss, "total": sum(v for v in rss.values() if v)}
+    archive = class_archive()
     report["settings"] = {"trigger_s": pipeline.DEFAULT_TRIGGER_S,
                           "max_offsets_per_trigger": pipeline.MAX_OFFSETS_PER_TRIGGER,
                           "spark": {k: v for k, v in spark_conf(cfg).items()
                                     if k.startswith(("spark.sql", "spark.driver.memory", "spark.master"))},
                           "kafka_heap": _stack.KAFKA_HEAP,
+                          "driver_class_archive": str(archive) if archive and archive.exists() else None,
                           "producer_bulk": _producer.BULK_SETTINGS}
     return report
 
