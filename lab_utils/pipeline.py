@@ -439,33 +439,58 @@ def explain_failure(query, cfg: _config.LabConfig | None = None) -> QueryFailed 
     what happened to the stack and what to run.
     """
     exc = query.exception()
-    if exc is None:
-        return None
+    return None if exc is None else explain_error(exc, query.name or "query", cfg)
+
+
+def explain_error(exc: BaseException, name: str = "query", cfg: _config.LabConfig | None = None) -> QueryFailed:
+    """Spark's error `exc` from query `name`, in the lab's words (see explain_failure)."""
     cfg = cfg or _config.load()
-    text = str(exc)
-    spark_said = _first_line(text)
-    name = query.name or "query"
-    if re.search(r"failOnDataLoss|data may have been lost|some data may have been missed|OffsetOutOfRange",
+    spark_said = _first_line(str(exc))
+    text = _error_text(exc)
+    if re.search(r"failOnDataLoss|data may have been lost|some data may have been missed|OffsetOutOfRangeException",
                  text, re.I):
         return DataLoss(
             f"query {name} stopped: Kafka no longer holds messages it had not read yet (the topic was deleted "
             f"and created again, or retention removed them), so exactly-once cannot hold. Nothing was skipped: "
             f"{_checkpoint.FIX_RESET}. (Spark said: {spark_said})")
     host, port = cfg.s3_host_port
-    if re.search(rf"{re.escape(host)}:{port}|s3a://|AmazonS3|AWSClientIOException|SdkClientException", text) and \
-            re.search(r"refused|Unable to execute HTTP request|timed out|Connect to|UnknownHost|Service Unavailable",
-                      text, re.I):
+    # One line must name both the S3 side and the network failure: a Kafka timeout inside a task
+    # that writes to s3a:// is not MinIO's fault.
+    s3_down = re.compile(rf"({re.escape(host)}:{port}|AmazonS3|AWSClientIOException|SdkClientException)"
+                         r".*(refused|Unable to execute HTTP request|timed out|UnknownHost|Service Unavailable)", re.I)
+    if s3_down.search(text):
         return QueryFailed(
             f"query {name} stopped: MinIO is not reachable at {cfg.AWS_ENDPOINT_URL}: start it "
             f"(`python -m lab_utils stack up`), then start the pipeline again; it resumes from its checkpoint "
             f"and writes nothing twice. (Spark said: {spark_said})")
-    if re.search(r"kafka", text, re.I) and re.search(r"Timeout|timed out|not available|disconnected", text, re.I):
+    if re.search(r"kafka.*(Timeout|timed out|not available|disconnected)", text, re.I):
         return QueryFailed(
             f"query {name} stopped: Kafka did not answer at {cfg.KAFKA_BOOTSTRAP_SERVERS}: check "
             f"`python -m lab_utils stack status`, then start the pipeline again; it resumes from its checkpoint. "
             f"(Spark said: {spark_said})")
     return QueryFailed(f"query {name} failed: {spark_said} (the Spark UI and the driver's log have the details; "
                        "the pipeline resumes from its checkpoint when started again)")
+
+
+def _error_text(exc, depth: int = 16) -> str:
+    """The message, the JVM trace and every cause of a Spark error, as one text to search.
+
+    A write that fails inside a task reaches the driver as [TASK_WRITE_FAILED]; what went wrong
+    (MinIO refused the connection) is only in its causes and its trace.
+    """
+    parts = []
+    while exc is not None and depth > 0:
+        parts.append(str(exc))
+        trace = getattr(exc, "getStackTrace", None)
+        if callable(trace):
+            try:
+                parts.append(trace() or "")
+            except Exception:  # noqa: BLE001 - the trace is a bonus; the message is already kept
+                pass
+        cause = getattr(exc, "getCause", None)
+        exc = cause() if callable(cause) else getattr(exc, "__cause__", None)
+        depth -= 1
+    return "\n".join(parts)
 
 
 def committed_offsets(query) -> dict[int, int]:

@@ -149,3 +149,38 @@ def test_rejected_keeps_the_message_as_received(spark):
     assert rej[1].reason == "empty_message" and rej[1].raw_value == ""
     assert rej[2].reason == "null_message" and rej[2].raw_value is None
     assert rej[3].raw_value == "not json" and rej[3].kafka_key == "9"
+
+
+# What Spark raised when MinIO died under a running query (tests/test_reliability.py, MinIO), cut down:
+# the write fails inside a task, so the top message names only the task; the cause names MinIO.
+TASK_WRITE_FAILED = ("[TASK_WRITE_FAILED] Task failed while writing rows to "
+                     "s3a://transactions/test-runs/224b686b35/rejected. SQLSTATE: 58030")
+MINIO_REFUSED = ("java.net.ConnectException: Writing Object on test-runs/224b686b35/rejected/part-00000.snappy.parquet: "
+                 "software.amazon.awssdk.core.exception.SdkClientException: Unable to execute HTTP request: "
+                 "Connect to 127.0.0.1:9000 [/127.0.0.1] failed: Connection refused (SDK Attempt Count: 4)")
+KAFKA_TIMEOUT = ("org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment. "
+                 "Call: describeTopics")
+
+
+def chained(*messages_outermost_first: str) -> Exception:
+    error = None
+    for text in reversed(messages_outermost_first):
+        outer = RuntimeError(text)
+        outer.__cause__ = error
+        error = outer
+    return error
+
+
+@pytest.mark.parametrize("error, says", [
+    (chained(TASK_WRITE_FAILED, MINIO_REFUSED), "MinIO is not reachable"),
+    (chained(MINIO_REFUSED), "MinIO is not reachable"),
+    # a Kafka timeout while a task writes to s3a:// is Kafka's, not MinIO's
+    (chained(TASK_WRITE_FAILED, KAFKA_TIMEOUT), "Kafka did not answer"),
+    (chained(TASK_WRITE_FAILED, "java.lang.ArithmeticException: / by zero"), "failed: [TASK_WRITE_FAILED]"),
+])
+def test_a_failure_is_explained_by_its_causes_not_only_its_first_line(error, says):
+    from lab_utils import config
+
+    explained = str(pipeline.explain_error(error, "output", config.load()))
+    assert says in explained, explained
+    assert str(error)[:80] in explained, "the student still sees what Spark said first"
