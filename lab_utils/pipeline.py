@@ -472,25 +472,19 @@ def explain_error(exc: BaseException, name: str = "query", cfg: _config.LabConfi
                        "the pipeline resumes from its checkpoint when started again)")
 
 
-def _error_text(exc, depth: int = 16) -> str:
-    """The message, the JVM trace and every cause of a Spark error, as one text to search.
+def _error_text(exc) -> str:
+    """The messages of a Spark error and of all its causes, one per line, to search.
 
-    A write that fails inside a task reaches the driver as [TASK_WRITE_FAILED]; what went wrong
-    (MinIO refused the connection) is only in its causes and its trace.
+    A write that fails inside a task can reach the driver as just [TASK_WRITE_FAILED]; what went
+    wrong (MinIO refused the connection) is only in a cause. PySpark keeps the JVM cause chain as
+    `_cause` (CapturedException has no public accessor in 4.2); a Python error uses __cause__.
     """
-    parts = []
-    while exc is not None and depth > 0:
-        parts.append(str(exc))
-        trace = getattr(exc, "getStackTrace", None)
-        if callable(trace):
-            try:
-                parts.append(trace() or "")
-            except Exception:  # noqa: BLE001 - the trace is a bonus; the message is already kept
-                pass
-        cause = getattr(exc, "getCause", None)
-        exc = cause() if callable(cause) else getattr(exc, "__cause__", None)
-        depth -= 1
-    return "\n".join(parts)
+    messages, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        messages.append(str(exc))
+        exc = getattr(exc, "_cause", None) or exc.__cause__
+    return "\n".join(messages)
 
 
 def committed_offsets(query) -> dict[int, int]:

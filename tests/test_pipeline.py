@@ -184,3 +184,17 @@ def test_a_failure_is_explained_by_its_causes_not_only_its_first_line(error, say
     explained = str(pipeline.explain_error(error, "output", config.load()))
     assert says in explained, explained
     assert str(error)[:80] in explained, "the student still sees what Spark said first"
+
+
+def test_the_cause_is_found_where_pyspark_keeps_it(spark):
+    """The same JVM chain, converted by PySpark as query.exception() converts it."""
+    from pyspark.errors.exceptions.captured import convert_exception
+
+    from lab_utils import config
+
+    jvm = spark.sparkContext._jvm
+    refused = jvm.java.net.ConnectException(MINIO_REFUSED.split(": ", 1)[1])
+    error = convert_exception(jvm.org.apache.spark.SparkException(TASK_WRITE_FAILED, refused))
+    assert "127.0.0.1:9000" not in str(error), "the first message alone must not name MinIO"
+    explained = str(pipeline.explain_error(error, "output", config.load()))
+    assert "MinIO is not reachable" in explained, explained
