@@ -4,9 +4,42 @@
     cfg = lab_utils.config.load()      # every setting, from the environment, .env, defaults
     spark = lab_utils.get_spark()      # the SparkSession with Kafka + S3A (MinIO) ready
     df = lab_utils.storage.read_committed("output")   # committed Parquet only, into pandas
+
+The package is layered; each layer imports only the ones below it (README, "Architecture";
+pyproject.toml holds the import-linter contract that CI enforces):
+
+    cli, demo, bench                 the commands
+    lessons                          environment table, preflight, exercise checks
+    services                         the native stack: processes, broker, S3 server, reset
+    pipeline | producer              Spark session, transformations, queries | sending to Kafka
+    generator                        simulated transactions
+    clients                          Kafka and S3 clients, topics, offsets, committed files
+    messages                         the message contract and the reject reasons
+    config                           every setting and every path
+    errors                           every exception
+
+The names the notebooks use stay importable here: `storage`, `checks`, `stack` are the
+modules below under their older, shorter names; nothing is imported until first used.
 """
 
-from . import config, errors, storage
-from .session import get_spark
+import importlib
 
-__all__ = ["config", "errors", "get_spark", "storage"]
+from . import config, errors
+
+# Short names the notebooks use -> the module that holds them now.
+_ALIASES = {
+    "storage": "lab_utils.clients.storage",
+    "checks": "lab_utils.lessons",
+    "stack": "lab_utils.services",
+}
+
+
+def __getattr__(name: str):
+    if name in _ALIASES:
+        return importlib.import_module(_ALIASES[name])
+    if name == "get_spark":
+        return importlib.import_module("lab_utils.pipeline.session").get_spark
+    raise AttributeError(f"module 'lab_utils' has no attribute {name!r}")
+
+
+__all__ = ["checks", "config", "errors", "get_spark", "stack", "storage"]

@@ -13,9 +13,12 @@ import uuid
 from datetime import timezone
 
 from . import config as _config
+from . import messages, pipeline, services
 from . import producer as _producer
-from . import stack as _stack
+from .clients import kafka, storage
 from .generator import TransactionGenerator
+from .pipeline.session import class_archive, get_spark, spark_conf
+from .services.kafka_broker import KAFKA_HEAP
 
 
 def _spread(values: list[float]) -> dict:
@@ -32,8 +35,6 @@ def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
     - kafka_python_naive: a kafka-python loop that sends and flushes each message (default settings).
     Each run writes to a fresh topic, deleted afterwards.
     """
-    from kafka import KafkaProducer
-
     cfg = cfg or _config.load()
     records = TransactionGenerator(seed=1, start_id=1).take(n)
     results = {"bulk": [], "kafka_python_tuned": [], "kafka_python_naive": []}
@@ -42,13 +43,13 @@ def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
         for _ in range(runs):
             topic = f"bench-{uuid.uuid4().hex[:8]}"
             topics.append(topic)
-            _stack.ensure_topic(cfg, topic)
+            kafka.ensure_topic(cfg, topic)
             s = _producer.produce(records=records, count=n, topic=topic, progress=False, cfg=cfg)
             results["bulk"].append(s.acknowledged / s.seconds)
             s = _producer.produce(records=records, count=n, topic=topic, progress=False, cfg=cfg,
                                   engine="kafka-python")
             results["kafka_python_tuned"].append(s.acknowledged / s.seconds)
-            naive = KafkaProducer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS)
+            naive = kafka.kafka_python_producer(cfg)  # kafka-python's defaults
             t0 = time.monotonic()
             for r in records[:naive_n]:
                 naive.send(topic, key=r.key, value=r.value).get(timeout=30)
@@ -56,7 +57,7 @@ def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
             results["kafka_python_naive"].append(naive_n / (time.monotonic() - t0))
             naive.close()
     finally:
-        _stack.delete_topics(cfg, topics)
+        kafka.delete_topics(cfg, topics)
     return {name: _spread(values) for name, values in results.items()} | {
         "settings": {"bulk": _producer.BULK_SETTINGS, "kafka_python_tuned": _producer.TUNED_SETTINGS},
         "messages_per_run": {"bulk": n, "kafka_python_tuned": n, "kafka_python_naive": naive_n}}
@@ -64,7 +65,7 @@ def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
 
 def _fresh_topic_with(cfg, n: int, bad_ratio: float, seed: int = 1) -> tuple[str, list]:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    _stack.ensure_topic(cfg, topic)
+    kafka.ensure_topic(cfg, topic)
     records = TransactionGenerator(seed=seed, bad_ratio=bad_ratio, start_id=1).take(n)
     s = _producer.produce(records=records, count=n, topic=topic, progress=False, cfg=cfg)
     if s.failed:
@@ -74,8 +75,6 @@ def _fresh_topic_with(cfg, n: int, bad_ratio: float, seed: int = 1) -> tuple[str
 
 def drain(spark, topic: str, cfg, checkpoint_root: str | None = None) -> dict:
     """Time `pipeline.start(available_now=True)` from start until both queries committed everything."""
-    from . import pipeline, storage
-
     root = f"bench-runs/{uuid.uuid4().hex[:8]}"
     t0 = time.monotonic()
     run = pipeline.start(spark, available_now=True, topic=topic, root=root, checkpoint_root=checkpoint_root,
@@ -97,16 +96,14 @@ def limit(spark, records: list, out_dir: str) -> float:
     """The same transformations on the same messages, from memory to local Parquet: seconds."""
     import pandas as pd
 
-    from . import pipeline
-
     pdf = pd.DataFrame({"key": [r.key for r in records], "value": [r.value for r in records],
                         "partition": [int(r.key) % 3 for r in records], "offset": range(len(records))})
     raw = spark.createDataFrame(pdf, "key binary, value binary, partition int, offset long").cache()
     raw.count()  # materialise in memory first: the limit excludes reading the input
     try:
         t0 = time.monotonic()
-        checked = pipeline.classify(raw)
-        pipeline.to_output(checked).write.mode("overwrite").partitionBy("event_date").parquet(f"{out_dir}/output")
+        checked = pipeline.classify(raw, messages.load_rates())
+        pipeline.to_output(checked, _config.load().LAB_TIMEZONE).write.mode("overwrite").partitionBy("event_date").parquet(f"{out_dir}/output")
         pipeline.to_rejected(checked).write.mode("overwrite").parquet(f"{out_dir}/rejected")
         return time.monotonic() - t0
     finally:
@@ -120,8 +117,6 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     import shutil
     import tempfile
 
-    from .session import get_spark
-
     cfg = cfg or _config.load()
     spark = get_spark(app_name="lab-bench", cfg=cfg)
     # Warm-up: the first query of a session pays for class loading and JIT; measure after it.
@@ -129,7 +124,7 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     try:
         drain(spark, warm_topic, cfg)
     finally:
-        _stack.delete_topics(cfg, [warm_topic])
+        kafka.delete_topics(cfg, [warm_topic])
     topic, records = _fresh_topic_with(cfg, n, bad_ratio)
     result = {"messages": n, "bad_ratio": bad_ratio, "drain_s": [], "drain_local_checkpoint_s": [], "limit_s": []}
     tmp = tempfile.mkdtemp(prefix="lab-bench-")
@@ -144,7 +139,7 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
             result["limit_s"].append(limit(spark, records, f"file://{tmp}/limit"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        _stack.delete_topics(cfg, [topic])
+        kafka.delete_topics(cfg, [topic])
     med = statistics.median
     result["drain_events_per_s"] = n / med(result["drain_s"])
     result["limit_events_per_s"] = n / med(result["limit_s"])
@@ -162,8 +157,6 @@ class _CommitWatcher:
     def __init__(self, cfg, path: str, interval_s: float = 0.2):
         import threading
 
-        from . import storage
-
         self._cfg, self._path, self._interval = cfg, path, interval_s
         self._fs = storage.filesystem(cfg)
         self._seen: set[str] = set()
@@ -174,8 +167,6 @@ class _CommitWatcher:
 
     def _loop(self) -> None:
         import pyarrow.parquet as pq
-
-        from . import storage
 
         while not self._stop.wait(self._interval):
             try:
@@ -210,9 +201,6 @@ def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | N
     import threading
 
     from pyspark.sql.streaming import StreamingQueryListener
-
-    from . import pipeline, storage
-    from .session import get_spark
 
     cfg = cfg or _config.load()
     spark = get_spark(app_name="lab-bench", cfg=cfg)
@@ -268,7 +256,7 @@ def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | N
               "latency_p50_s": _percentile(measured, 0.50) if measured else None,
               "latency_p99_s": _percentile(measured, 0.99) if measured else None}
     storage.clear(cfg, (root,))
-    _stack.delete_topics(cfg, [topic])
+    kafka.delete_topics(cfg, [topic])
     return result
 
 
@@ -320,15 +308,12 @@ def run(quick: bool = False, say=print) -> dict:
 
     import pyspark
 
-    from . import pipeline
-    from .session import class_archive, get_spark, spark_conf
-
-    cfg = _stack.require_services()
+    cfg = services.require_services()
     report: dict = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     report["machine"] = {"cores": os.cpu_count(), "memory_gib": round(mem_total, 1),
                          "platform": platform.platform(), "python": platform.python_version()}
-    report["versions"] = {**_stack.versions(), "pyspark": pyspark.__version__}
+    report["versions"] = {**services.versions(), "pyspark": pyspark.__version__}
 
     say("stack up (restart, then already up) ...")
     report["stack_up_s"] = _stack_up_seconds(restart=not quick)
@@ -360,7 +345,7 @@ def run(quick: bool = False, say=print) -> dict:
 
     spark = get_spark(cfg=cfg)
     driver_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
-    procs = _stack.status(cfg)["services"]
+    procs = services.status(cfg)["services"]
     rss = {"kafka": _rss_mib(procs["kafka"]["pid"]) if procs["kafka"]["pid"] else None,
            "minio": _rss_mib(procs["minio"]["pid"]) if procs["minio"]["pid"] else None,
            "spark_driver": _rss_mib(driver_pid)}
@@ -370,7 +355,7 @@ def run(quick: bool = False, say=print) -> dict:
                           "max_offsets_per_trigger": pipeline.MAX_OFFSETS_PER_TRIGGER,
                           "spark": {k: v for k, v in spark_conf(cfg).items()
                                     if k.startswith(("spark.sql", "spark.driver.memory", "spark.master"))},
-                          "kafka_heap": _stack.KAFKA_HEAP,
+                          "kafka_heap": KAFKA_HEAP,
                           "driver_class_archive": str(archive) if archive and archive.exists() else None,
                           "producer_bulk": _producer.BULK_SETTINGS}
     return report

@@ -1,4 +1,4 @@
-"""`python -m lab_utils ...`: the lab's command line (CONTRACT.md, "Command line").
+"""`python -m lab_utils ...`: the lab's command line (docs/contract.md, "Command line").
 
 Exit status 0 on success; on failure, non-zero and one line on stderr that says what is
 wrong and how to fix it.
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from . import config as _config
+from . import bench, demo, pipeline, services
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
+from .producer import produce
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from . import stack
-
+    stack = services
     if args.action == "up":
         report = stack.up()
         print(stack.format_status(report))
@@ -43,8 +46,6 @@ def _stack(args: argparse.Namespace) -> int:
 
 
 def _produce(args: argparse.Namespace) -> int:
-    from .producer import produce
-
     if args.bad_ratio is not None and not 0 <= args.bad_ratio <= 1:
         raise LabError(f"--bad-ratio must be between 0 and 1, got {args.bad_ratio}")
     summary = produce(count=args.count, duration=args.duration, rate=args.rate or None,
@@ -61,11 +62,8 @@ def _produce(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace) -> int:
     from pyspark.errors import StreamingQueryException
 
-    from . import pipeline, stack
-    from .session import get_spark
-
-    cfg = stack.require_services()
-    spark = get_spark(app_name="lab-stream", cfg=cfg)
+    cfg = services.require_services()
+    spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
     run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
                          root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
     mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
@@ -95,8 +93,6 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from . import bench
-
     report = bench.run(quick=args.quick, say=lambda m: print(m, file=sys.stderr, flush=True))
     print(bench.format_report(report))
     if args.json:
@@ -107,10 +103,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from . import demo
-
     out = Path(args.out).resolve()
     pngs = demo.run(out)
     print(f"executed notebooks and {len(pngs)} plots in {out}:")
@@ -120,9 +112,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _jupyter(args: argparse.Namespace) -> int:
-    """Start JupyterLab on 127.0.0.1 with the token from .env (CONTRACT: token required)."""
-    import os
-
+    """Start JupyterLab on 127.0.0.1 with the token from .env (docs/contract.md: token required)."""
     _config.ensure_env_file()
     cfg = _config.load()
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",

@@ -1,6 +1,6 @@
 """The lab's configuration, read in one place.
 
-Order of precedence (CONTRACT.md): the process environment, then `.env` at the repository
+Order of precedence (docs/contract.md): the process environment, then `.env` at the repository
 root, then the defaults below. Nothing else in the lab reads the environment: notebooks,
 tests and scripts all call `load()` (or use `lab_utils.config.load()` indirectly).
 
@@ -18,11 +18,26 @@ from urllib.parse import urlparse
 
 from .errors import ConfigError
 
+# --------------------------------------------------------------------------- paths
+# Every path the lab uses, in one place: the repository's own files, then the git-ignored
+# state folder where the native stack keeps what it downloads, builds and stores.
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 ENV_EXAMPLE = ROOT / ".env.example"
-# Everything the native stack downloads, builds or stores lives here (git-ignored).
+STACK_DIR = ROOT / "stack"            # how each service is fetched and built (poms, go.mod, log configs)
+RATES_CSV = ROOT / "data" / "exchange_rates.csv"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+SPARK_LOG4J2 = STACK_DIR / "spark" / "log4j2.properties"
+
 STATE_DIR = ROOT / ".lab"
+KAFKA_JARS = STATE_DIR / "jars" / "kafka"    # the broker (stack/kafka/pom.xml)
+SPARK_JARS = STATE_DIR / "jars" / "spark"    # Spark's connectors (stack/spark/pom.xml)
+BIN_DIR = STATE_DIR / "bin"                  # binaries built with Go (MinIO, Docker Compose)
+KAFKA_DATA = STATE_DIR / "kafka" / "data"
+MINIO_DATA = STATE_DIR / "minio" / "data"
+CLASS_ARCHIVE_DIR = STATE_DIR / "cds"        # the Spark driver's class-data-sharing archive
+LOGS_DIR = STATE_DIR / "logs"
+RUN_DIR = STATE_DIR / "run"                  # PID files of the services `stack up` started
 
 DEFAULTS = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -41,7 +56,7 @@ SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MIN
 
 @dataclass(frozen=True)
 class LabConfig:
-    """Every setting of the lab, with the names of CONTRACT.md."""
+    """Every setting of the lab, with the names of docs/contract.md."""
 
     KAFKA_BOOTSTRAP_SERVERS: str
     KAFKA_TOPIC: str

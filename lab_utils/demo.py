@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import config as _config
+from .clients.health import require_services
 from .errors import LabError
 
-NOTEBOOKS = _config.ROOT / "notebooks"
+NOTEBOOKS = _config.NOTEBOOKS_DIR
 STORY = ("02_produce_from_a_cell", "03_streaming_query", "04_results")
 CELL_TIMEOUT_S = 600
 PNG_TAG = "png:"
@@ -59,9 +60,7 @@ def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from . import stack
-
-    stack.require_services()
+    require_services()
     out.mkdir(parents=True, exist_ok=True)
     pngs: list[Path] = []
     for name in notebooks:

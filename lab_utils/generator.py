@@ -5,7 +5,7 @@
     record = next(gen)          # Record(key=b'1', value=b'{"transaction_id": 1, ...}', ...)
     batch = gen.take(10_000)    # the next 10,000 records
 
-Each Record holds the Kafka key and value to send (CONTRACT.md, "The message") and says what
+Each Record holds the Kafka key and value to send (docs/contract.md, "The message") and says what
 it is: `kind` names the class of input ("valid", "montant_nan", "truncated_json", ...) and
 `expected` is what the pipeline must do with it: "accept", or the reason code of
 `lab_utils.messages.REJECT_REASONS` it must reject it with. Tests send records, then compare
@@ -70,7 +70,7 @@ CHANNELS = {"card_present": 35, "contactless": 30, "online": 25, "mobile": 10}
 # How valid timestamps end: "+00:00" mostly; "Z" and local offsets name the same instant.
 TIMESTAMP_OFFSETS = {"+00:00": 850, "Z": 100, "+01:00": 12, "+02:00": 10, "-05:00": 10,
                      "+05:30": 6, "+09:00": 6, "-08:00": 6}
-# Valid records written in a form the pipeline must normalise (CONTRACT: trim, upper-case, UTC).
+# Valid records written in a form the pipeline must normalise (docs/contract.md: trim, upper-case, UTC).
 NORMALISED_SHARE = 0.02
 VALID_KINDS = ("valid", "lowercase_currency", "padded_currency", "no_offset_timestamp")
 

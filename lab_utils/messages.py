@@ -1,4 +1,4 @@
-"""The message contract (CONTRACT.md, "The message") in code.
+"""The message contract (docs/contract.md, "The message") in code.
 
 One place that the producer, the Spark pipeline and the tests import, so that the fields,
 the reject reasons and their order are written down once:

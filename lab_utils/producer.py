@@ -30,8 +30,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import config as _config
-from . import stack as _stack
+from .clients import kafka
+from .clients.kafka import end_offsets, topic_size  # noqa: F401 - part of this module's API (notebooks)
 from .errors import LabError, ServiceDown
+from .generator import TransactionGenerator
 
 # kafka-python, tuned (measured in the benchmark): large batches, a short linger, lz4
 # (cheap to compress, and Spark's Kafka source decodes it natively).
@@ -108,33 +110,8 @@ class ProduceSummary:
 
 def make_producer(cfg: _config.LabConfig | None = None, **overrides):
     """A kafka-python `KafkaProducer` with the lab's tuned, idempotent settings."""
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
     cfg = cfg or _config.load()
-    try:
-        return KafkaProducer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, client_id="lab-producer",
-                             **{**TUNED_SETTINGS, **overrides})
-    except (KafkaError, OSError) as e:
-        raise ServiceDown(_stack.kafka_down_message(cfg)) from e
-
-
-def _reader(cfg: _config.LabConfig, client_id: str):
-    """A KafkaConsumer without a group: it reads, and moves nobody's offsets."""
-    from kafka import KafkaConsumer
-
-    return KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
-                         client_id=client_id, request_timeout_ms=15_000)
-
-
-def _partition_offsets(consumer, topic: str):
-    """The topic's partitions (sorted) with their start and end offsets."""
-    from kafka import TopicPartition
-
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    if not tps:
-        return [], {}, {}
-    return tps, consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+    return kafka.kafka_python_producer(cfg, client_id="lab-producer", **{**TUNED_SETTINGS, **overrides})
 
 
 # How many records at the end of each partition last_transaction_id() reads.
@@ -151,9 +128,9 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = _reader(cfg, "lab-last-id")
+    consumer = kafka.reader(cfg, "lab-last-id")
     try:
-        tps, starts, ends = _partition_offsets(consumer, topic)
+        tps, starts, ends = kafka.partition_offsets(consumer, topic)
         todo = {tp for tp in tps if ends[tp] > starts[tp]}
         if not todo:
             return 0
@@ -173,7 +150,7 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
                         pass  # a foreign message without an id key: ignore it
         if todo:
             raise ServiceDown(f"could not read the last message of {topic} within {timeout_s:.0f} s: "
-                              f"{_stack.FIX_STATUS}")
+                              f"{kafka.FIX_STATUS}")
         return best
     finally:
         consumer.close()
@@ -197,7 +174,7 @@ class _KafkaPythonSender:
         try:
             future = self._producer.send(topic, key=key, value=value)
         except self._timeout as e:  # the client could not reach the broker for max_block_ms
-            raise ServiceDown(f"{_stack.kafka_down_message(self._cfg)} ({e})") from e
+            raise ServiceDown(f"{kafka.kafka_down_message(self._cfg)} ({e})") from e
         except self._errors as e:  # e.g. MessageSizeTooLargeError: this message only
             self._on_error(e)
             return
@@ -218,13 +195,12 @@ class _ConfluentSender:
     """confluent-kafka: messages queue in librdkafka; delivery reports arrive through poll()."""
 
     def __init__(self, cfg, on_error, on_ack=None):
-        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka import KafkaException
 
         self._exception = KafkaException
         self._on_error = on_error
         self._on_ack = on_ack
-        self._producer = Producer({"bootstrap.servers": cfg.KAFKA_BOOTSTRAP_SERVERS,
-                                   "client.id": "lab-producer", **BULK_SETTINGS})
+        self._producer = kafka.confluent_producer(cfg, **{"client.id": "lab-producer", **BULK_SETTINGS})
         self._since_poll = 0
 
     def _delivered(self, err, msg) -> None:
@@ -273,8 +249,6 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     record_acks: keep (key, partition, offset) of every acknowledged message in `summary.acks`
     (the reliability tests compare the pipeline's output with it).
     """
-    from .generator import TransactionGenerator
-
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
     if producer is not None:
@@ -285,9 +259,9 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
         count = 1000
     if count is not None and count < 0:
         raise LabError(f"count must be >= 0, got {count}")
-    if not _stack.kafka_ready(cfg):
-        raise ServiceDown(_stack.kafka_down_message(cfg))
-    _stack.ensure_topic(cfg, topic)
+    if not kafka.kafka_ready(cfg):
+        raise ServiceDown(kafka.kafka_down_message(cfg))
+    kafka.ensure_topic(cfg, topic)
     if records is None:
         if start_id is None:
             start_id = last_transaction_id(topic, cfg) + 1
@@ -376,31 +350,6 @@ def _progress_bar(count: int | None, duration: float | None, enabled: bool):
                 leave=True, dynamic_ncols=True)
 
 
-def _topic_offsets(topic: str | None, cfg: _config.LabConfig | None) -> dict[int, tuple[int, int]]:
-    """Per partition of the topic, its (start, end) offsets; LabError naming the fix if the topic is missing."""
-    cfg = cfg or _config.load()
-    topic = topic or cfg.KAFKA_TOPIC
-    consumer = _reader(cfg, "lab-topic-offsets")
-    try:
-        tps, starts, ends = _partition_offsets(consumer, topic)
-    finally:
-        consumer.close()
-    if not tps:
-        raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
-                       f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
-    return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
-
-
-def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
-    """Messages currently in each partition of the topic (end offset minus start offset)."""
-    return {p: end - start for p, (start, end) in _topic_offsets(topic, cfg).items()}
-
-
-def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
-    """The offset the next message of each partition will get (what a reader has to reach)."""
-    return {p: end for p, (_, end) in _topic_offsets(topic, cfg).items()}
-
-
 class BackgroundProducer:
     """`produce()` on a thread, so a notebook can watch the pipeline while data arrives.
 
@@ -453,9 +402,9 @@ def peek(n: int = 5, topic: str | None = None, from_end: bool = True, cfg: _conf
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = _reader(cfg, "lab-peek")
+    consumer = kafka.reader(cfg, "lab-peek")
     try:
-        tps, starts, ends = _partition_offsets(consumer, topic)
+        tps, starts, ends = kafka.partition_offsets(consumer, topic)
         wanted = {}
         consumer.assign(tps)
         for tp in tps:

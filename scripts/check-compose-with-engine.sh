@@ -8,7 +8,7 @@
 #     scripts/check-compose-with-engine.sh --cluster  # also the spark-cluster profile
 #
 # The whole run takes minutes: the first build fetches Python wheels and Spark's jars.
-# --cluster needs lab_utils.session to give executors a reachable driver address (see the
+# --cluster needs lab_utils.pipeline.session to give executors a reachable driver address (see the
 # README section on the compose stack); until then the smoke test fails there.
 #
 # Uses a project name of its own and deletes its volumes at the end: your lab data is not touched.

@@ -1,6 +1,9 @@
 """Fixtures for the lab's tests. Integration tests use the real services, never mocks.
 
-When Kafka or MinIO is down, the fixtures FAIL (not skip) with the command that starts them.
+Two tiers: a test that uses the `cfg` fixture (directly or through another fixture) needs the
+live stack and is marked `integration` automatically; every other test needs no service
+(`make test-unit` runs those, with Kafka and MinIO down). When Kafka or MinIO is down, `cfg`
+FAILS (not skips) with the command that starts them.
 """
 
 from __future__ import annotations
@@ -10,25 +13,42 @@ import uuid
 import pytest
 
 from lab_utils import config as lab_config
-from lab_utils import stack, storage
+from lab_utils.clients import kafka, require_services, storage
 from lab_utils.errors import LabError
 
+SERVICE_FIXTURE = "cfg"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that needs the live stack `integration`, so the unit tier can deselect it."""
+    for item in items:
+        if SERVICE_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
-def cfg() -> lab_config.LabConfig:
+def lab_cfg() -> lab_config.LabConfig:
+    """Yields the lab configuration (environment, .env, defaults) without touching any service."""
+    return lab_config.load()
+
+
+@pytest.fixture(scope="session")
+def cfg(lab_cfg) -> lab_config.LabConfig:
     """Yields the lab configuration after checking that Kafka and MinIO answer. Cleans up nothing."""
     try:
-        return stack.require_services()
+        return require_services(lab_cfg)
     except LabError as e:
-        pytest.fail(f"{e}  (the test suite needs the live stack: `make test` starts it)", pytrace=False)
+        pytest.fail(f"{e}  (this test needs the live stack: `make test` starts it; `make test-unit` "
+                    "runs only the tests that need no service)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def spark(cfg):
-    """Yields the lab's SparkSession (lab_utils.get_spark). Stops every active query, then the session."""
-    from lab_utils import get_spark
+def spark(lab_cfg):
+    """Yields the lab's SparkSession (lab_utils.get_spark), with the connector jars when `stack up`
+    has fetched them, so it needs no service itself. Stops every active query, then the session."""
+    from lab_utils.pipeline import get_spark
 
-    session = get_spark(app_name="lab-tests")
+    session = get_spark(app_name="lab-tests", cfg=lab_cfg, require_connectors=False)
     yield session
     for query in session.streams.active:
         query.stop()
@@ -39,9 +59,9 @@ def spark(cfg):
 def topic(cfg):
     """Yields the name of a fresh 3-partition topic for this test. Deletes the topic afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
-    stack.ensure_topic(cfg, name)
+    kafka.ensure_topic(cfg, name)
     yield name
-    stack.delete_topics(cfg, [name])
+    kafka.delete_topics(cfg, [name])
 
 
 @pytest.fixture

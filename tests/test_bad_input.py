@@ -3,7 +3,7 @@ JSON readers (size, nesting, huge numbers, duplicate keys, BOM, control characte
 
 Each message must end in output/ or in rejected/ with the reason `messages.verdict()` gives,
 and nothing may crash: not the query, not the readers. Where a message is in fact valid per
-CONTRACT.md it goes to output/ (a 900 KB extra field, NUL escaped inside an extra string,
+docs/contract.md it goes to output/ (a 900 KB extra field, NUL escaped inside an extra string,
 duplicate keys inside a nested object); the expectations below say which and why.
 """
 
@@ -14,8 +14,12 @@ from collections import Counter
 
 import pytest
 
-from lab_utils import messages, pipeline, producer, storage
+from lab_utils import messages, pipeline, producer
+from lab_utils.clients import storage
 from lab_utils.generator import BAD_KINDS, VALID_KINDS, Record, TransactionGenerator
+
+RATES = messages.load_rates()
+TIMEZONE = "Europe/Paris"
 
 BASE = {"transaction_id": 1, "montant": 100.0, "devise": "USD", "timestamp": "2026-11-27T22:40:31.123+00:00"}
 M = json.dumps(BASE).encode()
@@ -185,14 +189,14 @@ def test_spark_agrees_with_the_reference_on_every_corpus_message(spark):
     records = corpus_records()
     rows = [(r.key, r.value, 0, i) for i, r in enumerate(records)]
     raw = spark.createDataFrame(rows, "key binary, value binary, partition int, offset long")
-    checked = pipeline.classify(raw).cache()
+    checked = pipeline.classify(raw, RATES).cache()
     try:
         got = {r.offset: r.reason or "accept" for r in checked.select("offset", "reason").collect()}
         disagree = [(r.kind, messages.verdict(r.value), got[i]) for i, r in enumerate(records)
                     if got[i] != messages.verdict(r.value)]
         assert not disagree, disagree
         # The valid ones convert without an error (no ANSI overflow on a huge amount).
-        assert pipeline.to_output(checked).count() == sum(messages.verdict(r.value) == "accept" for r in records)
+        assert pipeline.to_output(checked, TIMEZONE).count() == sum(messages.verdict(r.value) == "accept" for r in records)
     finally:
         checked.unpersist()
 

@@ -3,7 +3,7 @@
 The Compose tool itself validates and normalises the file (`docker compose config` needs no
 engine; Compose is built from the Go module proxy at the version pinned in stack/compose/go.mod).
 The checks then read the normalised model: pinned images, ports on 127.0.0.1 only, healthchecks,
-start order, named volumes, CONTRACT's setting names, and versions equal to the native stack's,
+start order, named volumes, the contract's setting names (docs/contract.md), and versions equal to the native stack's,
 each read from its single source of truth. What only an engine can show (images pull and build,
 services become healthy, the smoke test passes in the container) is
 scripts/check-compose-with-engine.sh, for a maintainer with Docker.
@@ -24,14 +24,15 @@ from pathlib import Path
 
 import pytest
 
-from lab_utils import config, stack
+from lab_utils import config
+from lab_utils.services import builds, kafka_broker
 from lab_utils.config import ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile.jupyter"
 CHECK_SCRIPT = ROOT / "scripts" / "check-compose-with-engine.sh"
-COMPOSE_MOD = stack.COMPOSE_MOD
-COMPOSE_BIN = stack.COMPOSE_BIN
+COMPOSE_MOD = builds.COMPOSE_MOD
+COMPOSE_BIN = builds.COMPOSE_BIN
 # Where Dockerfile.jupyter puts the repository: lab_utils.config.ROOT inside the image.
 IMAGE_ROOT = "/home/lab/work"
 PROFILES = ("spark-cluster",)
@@ -46,7 +47,7 @@ def compose_bin() -> Path:
     """Yields the path of the Docker Compose binary, built once with Go from stack/compose/go.mod
     (about 3 minutes the first time, then reused while go.mod/go.sum are unchanged). Cleans up nothing:
     it stays in .lab/bin/ like the MinIO binary."""
-    return stack.ensure_compose_binary()
+    return builds.ensure_compose_binary()
 
 
 def run_compose(compose_bin: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess:
@@ -150,7 +151,7 @@ def test_minio_is_quay_pinned_by_tag_and_digest(services):
 
 def test_kafka_image_is_the_native_kafka_version(services):
     image = services["kafka"]["image"]
-    assert image == f"apache/kafka:{stack.versions()['kafka']}", "kafka.version in stack/kafka/pom.xml"
+    assert image == f"apache/kafka:{builds.versions()['kafka']}", "kafka.version in stack/kafka/pom.xml"
 
 
 def test_one_image_for_jupyter_setup_and_spark(services):
@@ -174,7 +175,7 @@ def test_published_ports_are_the_contract_ports(services):
         return {int(p["published"]) for p in services[name].get("ports", [])}
 
     kafka = config.load(env=FAKE_SECRETS, env_file=Path("/nonexistent"))
-    session_src = (ROOT / "lab_utils" / "session.py").read_text()
+    session_src = (ROOT / "lab_utils" / "pipeline" / "session.py").read_text()
     spark_ui = int(re.search(r'"spark\.ui\.port": "(\d+)"', session_src).group(1))
     assert published("kafka") == {kafka.kafka_host_port[1]}  # the controller (9093) stays inside
     assert published("minio") == {kafka.s3_host_port[1], kafka.console_host_port[1]}
@@ -250,7 +251,7 @@ def test_kafka_listeners_one_for_the_host_one_for_the_network(services):
 
 def test_kafka_settings_equal_the_native_broker(services):
     cfg = config.load(env=FAKE_SECRETS, env_file=Path("/nonexistent"))
-    native = dict(line.split("=", 1) for line in stack._kafka_properties(cfg).splitlines()
+    native = dict(line.split("=", 1) for line in kafka_broker.kafka_properties(cfg).splitlines()
                   if line and not line.startswith("#"))
     # Addresses and folders differ by nature (host vs containers); everything else must not.
     differ = {"listeners", "advertised.listeners", "controller.quorum.bootstrap.servers", "log.dirs",
@@ -258,10 +259,10 @@ def test_kafka_settings_equal_the_native_broker(services):
     compose = kafka_settings(services)
     for key in sorted(set(native) - differ):
         assert compose.get(key) == native[key], f"{key}: compose {compose.get(key)!r}, native {native[key]!r}"
-    assert services["kafka"]["environment"]["KAFKA_HEAP_OPTS"].split() == stack.KAFKA_HEAP
+    assert services["kafka"]["environment"]["KAFKA_HEAP_OPTS"].split() == kafka_broker.KAFKA_HEAP
 
 
-# --------------------------------------------------------------------------- settings: CONTRACT's names
+# --------------------------------------------------------------------------- settings: the contract's names
 
 def test_lab_containers_use_only_the_contract_setting_names(services):
     for name, s in lab_services(services).items():
@@ -316,7 +317,7 @@ def test_setup_service_runs_the_native_setup_functions(services):
     script = ROOT / command[-1]
     assert command[:1] == ["python"] and script.is_file()
     source = script.read_text()
-    assert "stack.setup_minio(cfg)" in source and "stack.ensure_topic(cfg)" in source
+    assert "s3_server.setup_minio(cfg)" in source and "kafka.ensure_topic(cfg)" in source
 
 
 @pytest.mark.integration
@@ -365,7 +366,7 @@ def test_dockerfile_python_is_the_native_python():
 
 
 def test_dockerfile_java_is_the_native_java():
-    java = stack._pom_property(stack.SPARK_POM, "maven.compiler.release")
+    java = builds.pom_property(builds.SPARK_POM, "maven.compiler.release")
     text = " ".join(args for kw, args in dockerfile_instructions() if kw == "RUN")
     assert set(re.findall(r"openjdk-(\d+)-", text)) == {java}
     assert f"openjdk-{java}-jre-headless" in text
@@ -374,15 +375,15 @@ def test_dockerfile_java_is_the_native_java():
 def test_dockerfile_fetches_the_jars_with_the_native_pom():
     steps = dockerfile_instructions()
     runs = [args for kw, args in steps if kw == "RUN"]
-    rel_pom = stack.SPARK_POM.relative_to(ROOT).as_posix()
+    rel_pom = builds.SPARK_POM.relative_to(ROOT).as_posix()
     [mvn] = [r for r in runs if "mvn " in r]
     assert f"-f {rel_pom}" in mvn and " package" in mvn
-    assert ("COPY", f"{stack.SPARK_POM.parent.relative_to(ROOT).as_posix()}/ "
-                    f"{stack.SPARK_POM.parent.relative_to(ROOT).as_posix()}/") in steps
+    assert ("COPY", f"{builds.SPARK_POM.parent.relative_to(ROOT).as_posix()}/ "
+                    f"{builds.SPARK_POM.parent.relative_to(ROOT).as_posix()}/") in steps
     # The jars go where lab_utils.session looks for them, under the image's ROOT.
     workdirs = [args for kw, args in steps if kw == "WORKDIR"]
     assert workdirs[-1] == IMAGE_ROOT
-    jars = stack.SPARK_JARS.relative_to(ROOT).as_posix()
+    jars = config.SPARK_JARS.relative_to(ROOT).as_posix()
     assert any(kw == "COPY" and args.startswith("--from=spark-jars") and args.endswith(f" {jars}/")
                for kw, args in steps), f"the jars must land in {IMAGE_ROOT}/{jars}"
     assert not any("--packages" in args for _, args in steps), "nothing may download at run time"

@@ -159,7 +159,7 @@ def test_verdict_agrees_with_expected_on_every_record(seed, bad_ratio, clock):
     assert disagreements == [], disagreements[:5]
 
 
-# --- Valid records follow CONTRACT ---------------------------------------------------------
+# --- Valid records follow the contract (docs/contract.md) -----------------------------------
 
 def test_valid_records_follow_the_contract():
     rates = messages.load_rates()

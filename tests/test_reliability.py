@@ -1,7 +1,7 @@
 """Exactly-once, proved against the real stack (issue 7): kill the driver mid-batch, restart the
 broker while producing, restart MinIO while the query writes, kill the producer, lose data in
 the topic. Every check compares what Kafka acknowledged with what `_spark_metadata` commits
-(lab_utils.storage.read_committed), by (kafka_partition, kafka_offset) and by transaction_id.
+(lab_utils.clients.storage.read_committed), by (kafka_partition, kafka_offset) and by transaction_id.
 
 Each test prints its figures (pytest -s shows them). Tests that stop a service start it again
 in `finally` (the `stack_restored` fixture), so the suite goes on with a healthy stack.
@@ -11,73 +11,32 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 
 import pytest
 
-from lab_utils import checkpoint, pipeline, producer, stack, storage
+from lab_utils import pipeline, producer, services
+from lab_utils.clients import kafka, storage
+from lab_utils.pipeline import checkpoint
 from lab_utils.config import ROOT
 from lab_utils.errors import DataLoss, QueryFailed, TopicRecreated
 from lab_utils.generator import TransactionGenerator
 
+from .helpers import Feeder, kill_group, lab, wait_until
+
 pytestmark = pytest.mark.integration
-
-
-def wait_until(what: str, ready, timeout_s: float, every_s: float = 0.2):
-    """Poll `ready()` until it returns a true value (returned), or fail saying what was awaited."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = ready()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
-        time.sleep(every_s)
 
 
 @pytest.fixture
 def stack_restored(cfg):
     """Yields nothing; afterwards (even on failure) starts whatever service a test stopped
-    (`stack.up()`, idempotent) and checks that Kafka and MinIO answer again."""
+    (`services.up()`, idempotent) and checks that Kafka and MinIO answer again."""
     yield
-    stack.up(say=lambda _: None)
-    stack.require_services(cfg)
-
-
-@dataclass
-class Feeder:
-    """`produce()` in a thread, keeping every acknowledgement."""
-
-    records: list
-    topic: str
-    rate: float | None = None
-    summary: producer.ProduceSummary | None = None
-    error: BaseException | None = None
-    thread: threading.Thread = field(init=False)
-
-    def __post_init__(self):
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.summary = producer.produce(records=self.records, count=len(self.records), rate=self.rate,
-                                            topic=self.topic, progress=False, record_acks=True)
-        except BaseException as e:  # noqa: BLE001 - re-raised by join()
-            self.error = e
-
-    def join(self, timeout_s: float) -> producer.ProduceSummary:
-        self.thread.join(timeout_s)
-        assert not self.thread.is_alive(), f"the producer did not finish within {timeout_s:.0f} s"
-        if self.error is not None:
-            raise self.error
-        return self.summary
+    services.up(say=lambda _: None)
+    services.require_services(cfg)
 
 
 def assert_exactly_once(cfg, root: str, acks, records) -> dict:
@@ -114,30 +73,6 @@ def uncommitted_files(cfg, root: str, sink: str) -> int:
     return len(listed - set(storage.committed_files(f"{root}/{sink}", fs=fs, cfg=cfg)))
 
 
-def lab(*args: str, topic: str, **popen) -> subprocess.Popen:
-    """`python -m lab_utils ...` in its own process group, on `topic`."""
-    return subprocess.Popen([sys.executable, "-m", "lab_utils", *args], cwd=ROOT,
-                            env={**os.environ, "KAFKA_TOPIC": topic}, start_new_session=True, **popen)
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the process and everything in its group (the Spark JVM too), and wait until all are gone."""
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-    def group_gone():
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    if os.getpgid(int(entry)) == proc.pid:
-                        return False
-                except OSError:
-                    pass
-        return True
-
-    wait_until(f"every process of group {proc.pid} to exit after SIGKILL", group_gone, 30)
-
-
 # --------------------------------------------------------------------------- 1. the driver
 
 DRIVER_MESSAGES = 100_000
@@ -166,13 +101,13 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
                 break
             before = checkpoint.progress(*out_query, cfg).committed
             driver = lab("stream", "--prefix", run_prefix, "--trigger", "0.5", "--max-offsets-per-trigger", "2000",
-                         topic=topic, stdout=log, stderr=subprocess.STDOUT)
+                         env={"KAFKA_TOPIC": topic}, stdout=log, stderr=subprocess.STDOUT)
             try:
-                wait_until(f"driver life {life} to commit a batch",
-                           lambda: (checkpoint.progress(*out_query, cfg).committed or -1) > (before or -1), 180)
+                wait_until(lambda: (checkpoint.progress(*out_query, cfg).committed or -1) > (before or -1),
+                           timeout=180, what=f"driver life {life} to commit a batch")
                 # Then catch it mid-batch: offsets/N written, commits/N not yet.
                 try:
-                    wait_until("a batch in flight", in_flight, 20, every_s=0.05)
+                    wait_until(in_flight, timeout=20, interval=0.05, what="a batch in flight")
                 except AssertionError:
                     pass  # caught up with the producer: this life ends between batches
             finally:
@@ -181,7 +116,7 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
             mid_batch = any(p.planned != p.committed for p in after)  # what the dead driver left
             kills.append({"life": life, "at_s": round(time.monotonic() - t0), "mid_batch": mid_batch,
                           "output": after[0], "rejected": after[1]})
-        sent = feeder.join(120)
+        sent = feeder.join(timeout=120)
         # The last run: whatever is left, then exit 0.
         last = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--available-now", "--prefix", run_prefix,
                                "--max-offsets-per-trigger", "50000"], cwd=ROOT, env={**os.environ, "KAFKA_TOPIC": topic},
@@ -209,12 +144,13 @@ def test_broker_killed_while_producing_keeps_every_acknowledged_message(cfg, spa
     run = pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=1, cfg=cfg)
     try:
         feeder = Feeder(records, topic, rate=3000)
-        wait_until("5,000 messages in the topic", lambda: sum(producer.topic_size(topic, cfg).values()) >= 5000, 60)
-        assert stack.stop_service("kafka", kill=True)
+        wait_until(lambda: sum(producer.topic_size(topic, cfg).values()) >= 5000, timeout=60,
+                   what="5,000 messages in the topic")
+        assert services.stop_service("kafka", kill=True)
         down_at = time.monotonic()
-        stack.up(say=lambda _: None)
+        services.up(say=lambda _: None)
         outage = time.monotonic() - down_at
-        sent = feeder.join(180)
+        sent = feeder.join(timeout=180)
         survived = run.output.isActive and run.rejected.isActive
         if survived:
             run.process_all_available()
@@ -245,19 +181,20 @@ def test_minio_killed_while_the_query_writes_fails_clearly_then_resumes_exactly_
     run = pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=0.2, max_offsets_per_trigger=1000, cfg=cfg)
     try:
         output = (cfg.s3a_path(run_prefix, "output"), cfg.s3a_path(run_prefix, "checkpoint", "output"))
-        wait_until("the query to commit 3 batches", lambda: (checkpoint.progress(*output, cfg).committed or -1) >= 2, 120)
-        assert stack.stop_service("minio", kill=True)
+        wait_until(lambda: (checkpoint.progress(*output, cfg).committed or -1) >= 2, timeout=120,
+                   what="the query to commit 3 batches")
+        assert services.stop_service("minio", kill=True)
         killed_at = time.monotonic()
         # Either it fails, or it retries and goes on; wait (bounded) to see which.
         try:
-            wait_until("a query to stop after MinIO died", lambda: not (run.output.isActive and run.rejected.isActive),
-                       120)
+            wait_until(lambda: not (run.output.isActive and run.rejected.isActive), timeout=120,
+                       what="a query to stop after MinIO died")
         except AssertionError:
             pass
         failed_after = time.monotonic() - killed_at
         failures = [pipeline.explain_failure(q, cfg) for q in run.queries if not q.isActive]
     finally:
-        stack.up(say=lambda _: None)
+        services.up(say=lambda _: None)
         run.stop()
     assert failures, "with MinIO gone for 2 minutes the queries should have failed"
     for failure in failures:
@@ -281,9 +218,10 @@ def test_producer_killed_and_run_again_reuses_no_transaction_id(cfg, spark, topi
     (messages sent but not written when it died), never a duplicate."""
     t0 = time.monotonic()
     first = lab("produce", "--count", "200000", "--rate", "5000", "--bad-ratio", "0.05", "--seed", "7",
-                topic=topic, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                env={"KAFKA_TOPIC": topic}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until("20,000 messages in the topic", lambda: sum(producer.topic_size(topic, cfg).values()) >= 20_000, 120)
+        wait_until(lambda: sum(producer.topic_size(topic, cfg).values()) >= 20_000, timeout=120,
+                   what="20,000 messages in the topic")
     finally:
         kill_group(first)
     in_topic = sum(producer.topic_size(topic, cfg).values())
@@ -331,11 +269,8 @@ def test_messages_deleted_before_the_query_read_them_fail_loudly(cfg, spark, top
     produce_and_drain(cfg, spark, topic, run_prefix, seed=74, n=3000)
     producer.produce(records=TransactionGenerator(seed=75).take(1500), count=1500, topic=topic, progress=False)
     ends = producer.topic_size(topic, cfg)  # starts at 0, so sizes are end offsets
-    admin = stack._kafka_admin(cfg)
-    try:
+    with kafka.admin(cfg) as admin:
         admin.delete_records({TopicPartition(topic, p): end for p, end in ends.items()})
-    finally:
-        admin.close()
     assert sum(producer.topic_size(topic, cfg).values()) == 0
     run = pipeline.start(spark, available_now=True, topic=topic, root=run_prefix, cfg=cfg)
     try:
@@ -357,8 +292,8 @@ def test_a_recreated_topic_is_refused_before_spark_skips_anything(cfg, spark, to
     """Deleted and created again, the topic restarts at offset 0. With more messages than the
     checkpoint had read, Spark alone would skip the first ones without a word."""
     produce_and_drain(cfg, spark, topic, run_prefix, seed=76, n=3000)
-    stack.delete_topics(cfg, [topic], wait_s=60)
-    wait_until("the topic to be created again", lambda: _recreate(cfg, topic), 60)
+    kafka.delete_topics(cfg, [topic], wait_s=60)
+    wait_until(lambda: _recreate(cfg, topic), timeout=60, what="the topic to be created again")
     producer.produce(records=TransactionGenerator(seed=77).take(new_messages), count=new_messages, topic=topic,
                      progress=False)
     with pytest.raises(TopicRecreated, match=rf"topic {topic} was deleted and created again.*stack reset"):
@@ -379,7 +314,7 @@ def _recreate(cfg, topic: str) -> bool:
     from kafka.errors import KafkaError
 
     try:
-        stack.ensure_topic(cfg, topic)
+        kafka.ensure_topic(cfg, topic)
         return True
     except KafkaError:
         return False

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lab_utils import config, stack
+from lab_utils import config
+from lab_utils.services import processes
 from lab_utils.config import ROOT
 
 
@@ -65,7 +66,7 @@ def test_address_decoding():
 
 @pytest.mark.integration
 def test_every_service_listens_on_loopback_only(cfg, spark):
-    pids = {name: stack._recorded(name).pid for name in ("kafka", "minio")}
+    pids = {name: processes.recorded(name).pid for name in ("kafka", "minio")}
     pids["spark driver"] = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     report = {}
     for name, pid in pids.items():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lab_utils import storage
+from lab_utils.clients import storage
 
 N = 1000
 

@@ -1,5 +1,5 @@
-"""One source of truth per kind of version, and the versions agree (STYLE.md: "a test asserts that
-the Spark, Hadoop and connector versions agree")."""
+"""One source of truth per kind of version, and the versions agree (a test asserts that
+the Spark, Hadoop and connector versions agree)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyspark
 
-from lab_utils import stack
+from lab_utils import config
+from lab_utils.services import builds
 from lab_utils.config import ROOT
 
 PYSPARK_JARS = Path(pyspark.__file__).parent / "jars"
@@ -28,23 +29,23 @@ def _pyproject_pin(name: str) -> str:
 
 
 def test_pyspark_matches_the_connector_pom():
-    v = stack.versions()
+    v = builds.versions()
     assert pyspark.__version__ == v["spark"] == _pyproject_pin("pyspark")
 
 
 def test_hadoop_aws_matches_the_hadoop_inside_pyspark():
-    assert _jar_version(PYSPARK_JARS, "hadoop-client-api") == stack.versions()["hadoop"]
+    assert _jar_version(PYSPARK_JARS, "hadoop-client-api") == builds.versions()["hadoop"]
 
 
 def test_fetched_spark_jars_are_the_pinned_ones():
-    pom = stack.SPARK_POM
-    spark, hadoop = stack.versions()["spark"], stack.versions()["hadoop"]
-    jars = stack.SPARK_JARS
+    pom = builds.SPARK_POM
+    spark, hadoop = builds.versions()["spark"], builds.versions()["hadoop"]
+    jars = config.SPARK_JARS
     assert _jar_version(jars, "spark-sql-kafka-0-10_2.13") == spark
     assert _jar_version(jars, "spark-token-provider-kafka-0-10_2.13") == spark
     assert _jar_version(jars, "hadoop-aws") == hadoop
-    assert _jar_version(jars, "s3") == stack._pom_property(pom, "aws.sdk.version")
-    assert _jar_version(jars, "kafka-clients") == stack._pom_property(pom, "kafka-clients.version")
+    assert _jar_version(jars, "s3") == builds.pom_property(pom, "aws.sdk.version")
+    assert _jar_version(jars, "kafka-clients") == builds.pom_property(pom, "kafka-clients.version")
 
 
 def test_no_jar_is_on_the_classpath_twice():
@@ -52,22 +53,22 @@ def test_no_jar_is_on_the_classpath_twice():
     def artifact(name: str) -> str:
         return re.sub(r"-\d[\w.\-]*\.jar$", "", name)
 
-    ours = {artifact(p.name) for p in stack.SPARK_JARS.glob("*.jar")}
+    ours = {artifact(p.name) for p in config.SPARK_JARS.glob("*.jar")}
     bundled = {artifact(p.name) for p in PYSPARK_JARS.glob("*.jar")}
     assert ours and not (ours & bundled), sorted(ours & bundled)
 
 
 def test_kafka_broker_jars_are_the_pinned_version_with_a_log_binding():
-    kafka = stack.versions()["kafka"]
+    kafka = builds.versions()["kafka"]
     assert kafka.startswith("4.")
-    assert _jar_version(stack.KAFKA_JARS, "kafka_2.13") == kafka
-    assert list(stack.KAFKA_JARS.glob("log4j-slf4j2-impl-*.jar")), "without a binding the broker logs nothing"
-    assert _jar_version(stack.KAFKA_JARS, "slf4j-api").startswith("2.")
+    assert _jar_version(config.KAFKA_JARS, "kafka_2.13") == kafka
+    assert list(config.KAFKA_JARS.glob("log4j-slf4j2-impl-*.jar")), "without a binding the broker logs nothing"
+    assert _jar_version(config.KAFKA_JARS, "slf4j-api").startswith("2.")
 
 
 def test_minio_is_pinned_by_go_mod_and_go_sum():
-    mod = (stack.MINIO_MOD / "go.mod").read_text()
+    mod = (builds.MINIO_MOD / "go.mod").read_text()
     assert re.search(r"^tool github.com/minio/minio$", mod, re.M)
-    version = stack.versions()["minio"]
+    version = builds.versions()["minio"]
     assert re.fullmatch(r"v0\.0\.0-\d{14}-[0-9a-f]{12}", version), version
-    assert f"github.com/minio/minio {version} h1:" in (stack.MINIO_MOD / "go.sum").read_text()
+    assert f"github.com/minio/minio {version} h1:" in (builds.MINIO_MOD / "go.sum").read_text()

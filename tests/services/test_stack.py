@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from lab_utils import stack
+from lab_utils import services
+from lab_utils.clients import storage
+from lab_utils.services import processes
 from lab_utils.config import ROOT
 from lab_utils.errors import PortInUse, ServiceDied
 
@@ -23,7 +25,7 @@ def lab(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess
 def test_up_twice_is_fine_and_keeps_the_same_processes(cfg):
     first, second = lab("stack", "up"), lab("stack", "up")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    status = stack.status(cfg)["services"]
+    status = services.status(cfg)["services"]
     for name in ("kafka", "minio"):
         assert status[name]["healthy"] and status[name]["pid"], status
         assert f"pid {status[name]['pid']}" in first.stdout and f"pid {status[name]['pid']}" in second.stdout
@@ -34,7 +36,7 @@ def test_status_reports_what_runs_where(cfg):
     out = lab("stack", "status")
     assert out.returncode == 0, out.stderr
     assert "127.0.0.1:9092" in out.stdout or cfg.KAFKA_BOOTSTRAP_SERVERS in out.stdout
-    assert f"Apache Kafka {stack.versions()['kafka']}" in out.stdout
+    assert f"Apache Kafka {services.versions()['kafka']}" in out.stdout
     assert "console http://" in out.stdout and ".lab/logs/kafka.log" in out.stdout
 
 
@@ -44,14 +46,13 @@ def test_down_then_status_says_down_and_data_survives(cfg):
     down = lab("stack", "down")
     assert down.returncode == 0, down.stderr
     try:
-        status = stack.status(cfg)["services"]
+        status = services.status(cfg)["services"]
         assert not status["kafka"]["healthy"] and not status["minio"]["healthy"], status
         assert "DOWN" in lab("stack", "status").stdout
     finally:
         up = lab("stack", "up")
         assert up.returncode == 0, up.stderr
-    assert cfg.KAFKA_TOPIC in stack.list_topics(cfg)
-    from lab_utils import storage
+    assert cfg.KAFKA_TOPIC in services.list_topics(cfg)
     assert storage.filesystem(cfg).exists(cfg.LAB_BUCKET)
 
 
@@ -61,17 +62,17 @@ def test_a_taken_port_gets_a_one_line_fix():
         s.listen()
         port = s.getsockname()[1]
         with pytest.raises(PortInUse, match=rf"127.0.0.1:{port} is taken.*KAFKA_BOOTSTRAP_SERVERS in .env"):
-            stack._check_port_free("127.0.0.1", port, "Kafka", "KAFKA_BOOTSTRAP_SERVERS")
+            processes.check_port_free("127.0.0.1", port, "Kafka", "KAFKA_BOOTSTRAP_SERVERS")
 
 
 def test_a_service_that_dies_at_start_shows_its_log(tmp_path):
     log = tmp_path / "dying.log"
-    proc = stack._spawn("test-dying", ["sh", "-c", "echo 'FATAL: something broke'; exit 3"], 1, log)
+    proc = processes.spawn("test-dying", ["sh", "-c", "echo 'FATAL: something broke'; exit 3"], 1, log)
     try:
         with pytest.raises(ServiceDied, match="(?s)exited during start-up.*FATAL: something broke"):
-            stack._wait("Dying service", proc, lambda: False, timeout=30)
+            processes.wait_ready("Dying service", proc, lambda: False, timeout=30)
     finally:
-        stack._pidfile("test-dying").unlink(missing_ok=True)
+        processes.pidfile("test-dying").unlink(missing_ok=True)
 
 
 def test_missing_java_is_one_line_naming_the_fix(tmp_path):

@@ -12,11 +12,28 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from urllib.parse import unquote, urlparse
 
-from . import config as _config
+from .. import config as _config
+from ..errors import CheckpointMismatch
+from .kafka import FIX_STATUS
 
 _BATCH_FILE = re.compile(r"^(\d+)(\.compact)?$")
+
+
+def minio_down_message(cfg: _config.LabConfig) -> str:
+    return (f"MinIO is not reachable at {cfg.AWS_ENDPOINT_URL}: run `make lab` or "
+            f"`python -m lab_utils stack up` (or `docker compose up -d`) and {FIX_STATUS}")
+
+
+def minio_ready(cfg: _config.LabConfig) -> bool:
+    """True when the S3 server answers its liveness probe."""
+    try:
+        with urllib.request.urlopen(cfg.AWS_ENDPOINT_URL.rstrip("/") + "/minio/health/live", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 def filesystem(cfg: _config.LabConfig | None = None):
@@ -106,7 +123,7 @@ def read_committed(path: str = "output", columns: list[str] | None = None,
 SINKS = ("output", "rejected")
 
 
-def _one_sided(prefixes: tuple[str, ...]) -> str | None:
+def one_sided(prefixes: tuple[str, ...]) -> str | None:
     """The first prefix whose deletion would leave a sink without its checkpoint or the reverse.
 
     `<root>/output` goes with `<root>/checkpoint/output` (the same for rejected), so deleting
@@ -146,13 +163,11 @@ def clear(cfg: _config.LabConfig | None = None, prefixes: tuple[str, ...] = ()) 
     reverse: that breaks exactly-once (see lab_utils.checkpoint). Clear them together, e.g.
     `clear(cfg, ("checkpoint", "output", "rejected"))`, or run `python -m lab_utils stack reset`.
     """
-    from .errors import CheckpointMismatch
-
     cfg = cfg or _config.load()
-    one_sided = _one_sided(prefixes)
-    if one_sided:
+    one_sided_prefix = one_sided(prefixes)
+    if one_sided_prefix:
         raise CheckpointMismatch(
-            f"refusing to delete {one_sided}: an output folder and its checkpoint go together, or the next "
+            f"refusing to delete {one_sided_prefix}: an output folder and its checkpoint go together, or the next "
             "run loses or skips rows; delete both (or their common folder), or run `python -m lab_utils stack reset`")
     fs = filesystem(cfg)
     removed = 0

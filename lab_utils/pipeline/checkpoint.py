@@ -1,4 +1,4 @@
-"""Checkpoints: the guards that `pipeline.start()` runs so that exactly-once holds (issue 7).
+"""Checkpoints: the guards that `pipeline.start()` runs so that exactly-once holds.
 
 Spark's file sink writes each batch exactly once only while three things stay true, and Spark
 itself checks none of them:
@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import config as _config
-from .errors import CheckpointInUse, CheckpointMismatch, TopicRecreated
+from .. import config as _config
+from ..clients import kafka, storage
+from ..errors import CheckpointInUse, CheckpointMismatch, TopicRecreated
 
 LOCK_FILE = "_lab_lock.json"
 SOURCE_FILE = "_lab_source.json"
@@ -58,8 +59,6 @@ _HELD_LOCK = threading.Lock()
 def _filesystem(uri: str, cfg: _config.LabConfig):
     """(fsspec filesystem, path in it) for an s3a:// URI (MinIO, with the lab's key) or a local path."""
     if uri.startswith(("s3a://", "s3://")):
-        from . import storage
-
         return storage.filesystem(cfg), uri.split("://", 1)[1].rstrip("/")
     import fsspec
 
@@ -160,13 +159,20 @@ class CheckpointLock:
         self.held = False
         self.took_over: dict | None = None  # the stale lock this one replaced, if any
 
-    def _read(self) -> dict | None:
+    def read(self) -> dict | None:
+        """The lock file's content: None when there is no lock, {} when it is unreadable (stale)."""
         try:
             return json.loads(self.fs.cat_file(self.path))
         except FileNotFoundError:
             return None
         except ValueError:  # a torn or foreign file: treat as stale
             return {}
+
+    def running_holder(self) -> tuple[str, dict] | None:
+        """(who, lock content) when a running query holds this checkpoint, else None."""
+        info = self.read()
+        who = self.holder(info) if info else None
+        return (who, info) if who else None
 
     def _body(self) -> bytes:
         pid = os.getpid()
@@ -222,7 +228,7 @@ class CheckpointLock:
         for _ in range(3):  # a stale lock is deleted then re-created; a racing starter may win it
             if self._create():
                 break
-            info = self._read()
+            info = self.read()
             if info is None:
                 continue
             who = self.holder(info)
@@ -246,7 +252,7 @@ class CheckpointLock:
 
     def heartbeat(self) -> None:
         """Tell other hosts the holder still runs (rewrites the lock if it is still ours)."""
-        if self.held and (self._read() or {}).get("owner") == self.owner:
+        if self.held and (self.read() or {}).get("owner") == self.owner:
             self.fs.pipe_file(self.path, self._body())
 
     def release(self) -> None:
@@ -257,7 +263,7 @@ class CheckpointLock:
         with _HELD_LOCK:  # from now on this session calls the lock stale, even if deleting it fails
             _HELD[self.owner] = lambda: False
         try:
-            if (self._read() or {}).get("owner") == self.owner:
+            if (self.read() or {}).get("owner") == self.owner:
                 self.fs.rm(self.path)
         except Exception:  # noqa: BLE001 - MinIO down at stop time: the lock stays, stale, and is taken over
             pass
@@ -296,26 +302,12 @@ class KeepAlive:
 
 # --------------------------------------------------------------------------- the topic
 
-def topic_id(cfg: _config.LabConfig, topic: str) -> str | None:
-    """Kafka's id of the topic's current incarnation (a new one each time it is created), or None."""
-    from . import stack
-
-    admin = stack._kafka_admin(cfg)
-    try:
-        for t in admin.describe_topics([topic]):
-            if t.get("name") == topic and not t.get("error_code"):
-                return t.get("topic_id")
-    finally:
-        admin.close()
-    return None
-
-
 def check_topic(checkpoint_uri: str, topic: str, cfg: _config.LabConfig | None = None,
                 current_id: str | None = None) -> None:
     """Raise TopicRecreated if the checkpoint was written for an earlier incarnation of `topic`;
     otherwise record the topic's id next to the checkpoint."""
     cfg = cfg or _config.load()
-    current_id = current_id or topic_id(cfg, topic)
+    current_id = current_id or kafka.topic_id(cfg, topic)
     if current_id is None:  # the topic does not exist (yet): Spark reports that itself
         return
     fs, folder = _filesystem(checkpoint_uri, cfg)

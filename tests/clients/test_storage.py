@@ -6,7 +6,8 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from lab_utils import pipeline, producer, storage
+from lab_utils import pipeline, producer
+from lab_utils.clients import storage
 from lab_utils.generator import TransactionGenerator
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from lab_utils import pipeline, producer, storage
+from lab_utils import pipeline, producer
+from lab_utils.clients import storage
 from lab_utils.generator import TransactionGenerator
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def test_available_now_matches_the_generator_exactly(cfg, spark, topic, run_pref
     # The live progress counted the same rows, from Spark's own observed metrics.
     assert run.progress.totals.written == len(out)
     assert run.progress.totals.rejected == Counter(rej.reason)
-    # Output columns and types are CONTRACT's.
+    # Output columns and types are the contract's (docs/contract.md).
     assert str(out.event_time.dtype).startswith("datetime64") and str(out.event_date.dtype) in ("object", "date32[day][pyarrow]")
     assert set(out.timezone) == {cfg.LAB_TIMEZONE}
     assert (out.montant_eur - (out.montant * out.taux_eur).round(2)).abs().max() <= 0.011

@@ -17,22 +17,14 @@ import time
 
 import pytest
 
-from lab_utils import checkpoint, pipeline, producer, storage
+from lab_utils import pipeline, producer
+from lab_utils.clients import storage
+from lab_utils.pipeline import checkpoint
 from lab_utils.config import ROOT
 from lab_utils.errors import CheckpointInUse, CheckpointMismatch
 from lab_utils.generator import TransactionGenerator
 
-
-def wait_until(what: str, ready, timeout_s: float, every_s: float = 0.2):
-    """Poll `ready()` until it returns a true value (returned), or fail saying what was awaited."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = ready()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
-        time.sleep(every_s)
+from ..helpers import lab, wait_until
 
 
 @pytest.mark.parametrize("prefixes", [
@@ -49,7 +41,7 @@ def test_clear_refuses_to_delete_one_side(prefixes):
     ("runs/a/rejected", "runs/a/checkpoint/rejected"),
 ])
 def test_clear_allows_both_sides_together(prefixes):
-    assert storage._one_sided(prefixes) is None
+    assert storage.one_sided(prefixes) is None
 
 
 @pytest.mark.integration
@@ -91,22 +83,16 @@ def test_the_cell_run_twice_is_refused_in_the_same_session(cfg, spark, topic, ru
         first.stop()
 
 
-def stream_cli(run_prefix: str, topic: str, *extra: str) -> subprocess.Popen:
-    """`python -m lab_utils stream` in its own process group (so a test can kill the whole driver)."""
-    return subprocess.Popen([sys.executable, "-m", "lab_utils", "stream", "--prefix", run_prefix, "--trigger", "1",
-                             *extra], cwd=ROOT, env={**os.environ, "KAFKA_TOPIC": topic}, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_second_process_on_a_running_checkpoint_is_refused(cfg, spark, topic, run_prefix):
     lock_path = cfg.s3_path(run_prefix, "checkpoint", "output", checkpoint.LOCK_FILE)
     fs = storage.filesystem(cfg)
-    driver = stream_cli(run_prefix, topic)
+    driver = lab("stream", "--prefix", run_prefix, "--trigger", "1", env={"KAFKA_TOPIC": topic},
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        holder = wait_until("the stream process to lock its checkpoint",
-                            lambda: fs.exists(lock_path) and json.loads(fs.cat_file(lock_path)), 120)
+        holder = wait_until(lambda: fs.exists(lock_path) and json.loads(fs.cat_file(lock_path)), timeout=120,
+                            what="the stream process to lock its checkpoint")
         assert holder["host"] == socket.gethostname() and holder["pid"] == driver.pid
         # From this process (a notebook, say) ...
         with pytest.raises(CheckpointInUse, match=rf"process {driver.pid} on this machine.*Stop that one first"):

@@ -1,7 +1,7 @@
 """`get_spark()`: the one place where the lab's SparkSession is configured.
 
 Notebooks call `spark = lab_utils.get_spark()` and never set a jar, an endpoint or a key
-themselves (STYLE.md). Everything Spark needs beyond pyspark itself comes from the local
+themselves. Everything Spark needs beyond pyspark itself comes from the local
 folder `.lab/jars/spark/` that `stack up` fills from stack/spark/pom.xml: nothing is
 downloaded at run time (no `--packages`).
 """
@@ -12,36 +12,34 @@ import hashlib
 import os
 import shutil
 import socket
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import config as _config
-from . import stack as _stack
-from .errors import SetupFailed
+from .. import config as _config
+from ..errors import SetupFailed
 
 # Our own checkpoint manager (stack/spark/src/...): on S3A it writes each checkpoint file
 # straight to its final name, which S3 makes visible atomically on close, instead of
 # write-then-rename (a non-atomic copy + delete on S3). Spark's own equivalent lives in
 # spark-hadoop-cloud, which Maven Central does not serve for Spark 4.2.
 CHECKPOINT_MANAGER = "lab.spark.AbortableCheckpointFileManager"
-LOG4J2_CONFIG = _stack.STACK_DIR / "spark" / "log4j2.properties"
+LOG4J2_CONFIG = _config.SPARK_LOG4J2
 # Class-data sharing: the classes a lab session loads (Spark, Scala, Jackson, ...), parsed and
 # verified once by `stack up` into an archive that every later driver JVM maps instead of
-# loading them again from the jars. It takes about 40 % off the first get_spark().
-CLASS_ARCHIVE_DIR = _config.STATE_DIR / "cds"
+# loading them again from the jars. It takes about 40 % off the first get_spark(). `stack up`
+# builds it (lab_utils.services.class_archive); a session only maps it when it exists.
+CLASS_ARCHIVE_DIR = _config.CLASS_ARCHIVE_DIR
 # Unreadable or stale archives are ignored by the JVM (-Xshare:auto, its default); these keep
 # its warnings about that, and about classes it cannot archive, out of the notebook's cells.
 _QUIET_CDS = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 
 
-def spark_jars() -> list[Path]:
-    jars = sorted(_stack.SPARK_JARS.glob("*.jar"))
-    if not jars:
-        raise SetupFailed(f"no Spark connector jars in {_stack.SPARK_JARS}: run `python -m lab_utils stack up` "
+def spark_jars(required: bool = True) -> list[Path]:
+    """The connector jars `stack up` fetched; SetupFailed naming the fix when there are none and `required`."""
+    jars = sorted(_config.SPARK_JARS.glob("*.jar"))
+    if not jars and required:
+        raise SetupFailed(f"no Spark connector jars in {_config.SPARK_JARS}: run `python -m lab_utils stack up` "
                           "(it fetches them once with Maven)")
     return jars
 
@@ -64,21 +62,26 @@ def class_archive() -> Path | None:
     if java is None:
         return None
     st = java.stat()
-    stamp = _stack.SPARK_JARS / ".pom-sha256"
+    stamp = _config.SPARK_JARS / ".pom-sha256"
     key = "|".join([str(java), str(st.st_size), str(st.st_mtime_ns), pyspark.__version__,
                     stamp.read_text() if stamp.exists() else ""])
     return CLASS_ARCHIVE_DIR / f"spark-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
 
 
-def _driver_java_options(archive: Path | None) -> str:
+def driver_java_options(archive: Path | None) -> str:
+    """The driver JVM's options: the lab's log config, and the class archive when it exists."""
     options = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
     if archive is not None and archive.exists():
         options += f" -XX:SharedArchiveFile={archive} {_QUIET_CDS}"
     return options
 
 
-def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
-    """Every Spark setting of the lab, as a plain dict (tests and the compose stack read it too)."""
+def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = True) -> dict[str, str]:
+    """Every Spark setting of the lab, as a plain dict (tests and the compose stack read it too).
+
+    require_connectors=False: without the Kafka and S3A jars (not fetched yet), a session for
+    local DataFrames only (the unit tests); with them, the same session as everyone's.
+    """
     cfg = cfg or _config.load()
     secure = cfg.AWS_ENDPOINT_URL.startswith("https")
     # With a standalone cluster elsewhere (compose profile spark-cluster), executors must reach
@@ -87,12 +90,12 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
     return {
         "spark.master": cfg.SPARK_MASTER,
         "spark.app.name": "streaming-lab",
-        "spark.jars": ",".join(str(j) for j in spark_jars()),
+        "spark.jars": ",".join(str(j) for j in spark_jars(required=require_connectors)),
         # A laptop: a 1 GiB driver, few shuffle partitions (2 cores; the default 200 makes
         # 200 tiny tasks and 200 small files per micro-batch).
         "spark.driver.memory": "1g",
         "spark.sql.shuffle.partitions": "4",
-        # CONTRACT: every port on 127.0.0.1; the UI on 4040.
+        # docs/contract.md: every port on 127.0.0.1; the UI on 4040.
         "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",
         "spark.driver.bindAddress": "0.0.0.0" if remote else "127.0.0.1",
         "spark.ui.port": "4040",
@@ -100,7 +103,7 @@ def spark_conf(cfg: _config.LabConfig | None = None) -> dict[str, str]:
         # Results must not depend on the machine's time zone; local times are computed
         # explicitly with LAB_TIMEZONE by the pipeline.
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": _driver_java_options(class_archive()),
+        "spark.driver.extraJavaOptions": driver_java_options(class_archive()),
         "spark.sql.streaming.checkpointFileManagerClass": CHECKPOINT_MANAGER,
         # The pipeline's validation (lab_utils.pipeline.classify) relies on it: a JSON field
         # of the wrong type becomes null on its own, not the whole record.
@@ -127,16 +130,17 @@ def _remote_master(master: str) -> bool:
     return host not in (None, "127.0.0.1", "localhost")
 
 
-def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None, **overrides: str):
+def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
+              require_connectors: bool = True, **overrides: str):
     """The lab's SparkSession (created once per process, then reused).
 
     `overrides` are extra Spark settings, e.g. `get_spark(**{"spark.sql.shuffle.partitions": "8"})`.
     """
     from pyspark.sql import SparkSession
 
-    conf = spark_conf(cfg)
+    conf = spark_conf(cfg, require_connectors=require_connectors)
     # Spark binds its UI to SPARK_LOCAL_IP, else 0.0.0.0, whatever bindAddress says; the JVM
-    # inherits this process's environment, so this keeps the UI on 127.0.0.1 (CONTRACT).
+    # inherits this process's environment, so this keeps the UI on 127.0.0.1 (docs/contract.md).
     # In a container (JUPYTER in compose) the image sets SPARK_LOCAL_IP itself.
     os.environ.setdefault("SPARK_LOCAL_IP", conf["spark.driver.bindAddress"])
     if app_name:
@@ -148,75 +152,3 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
-
-
-# --------------------------------------------------------------------------- the class archive
-
-def ensure_class_archive(say=print) -> bool:
-    """Build the driver's class archive unless this JVM, pyspark and jar set already have one.
-
-    A fresh Python process starts a lab session, runs the pipeline's transformations on a few
-    generated messages (local files only: no service is needed) and exits; its JVM writes every
-    class it loaded to the archive (-XX:ArchiveClassesAtExit, Java 13 or newer). About a minute, once.
-    Returns True if it built one.
-    """
-    archive = class_archive()
-    if archive is None or archive.exists():
-        return False
-    failed = archive.with_suffix(".failed")
-    if failed.exists():
-        return False
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    say("building the Spark driver's class archive (first run only, about a minute) ...")
-    t0 = time.monotonic()
-    partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
-    log = CLASS_ARCHIVE_DIR / "build.log"
-    code = f"from lab_utils import session; session._archive_workload({str(partial)!r})"
-    with open(log, "w") as out:
-        try:
-            returncode = subprocess.run([sys.executable, "-c", code], cwd=_config.ROOT, stdout=out,
-                                        stderr=subprocess.STDOUT, timeout=600).returncode
-        except subprocess.TimeoutExpired:
-            returncode = "timeout"
-    # The JVM writes the archive as it exits, after the Python process that drove it.
-    pid = next((int(line.split()[1]) for line in log.read_text().splitlines() if line.startswith("driver-pid ")), None)
-    deadline = time.monotonic() + 120
-    while pid and Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    writing = pid is not None and Path(f"/proc/{pid}").exists()
-    if returncode != 0 or pid is None or writing or not partial.exists() or partial.stat().st_size == 0:
-        # An optimisation, not a requirement (a JRE without its base archive cannot write one):
-        # say so once and go on; the marker stops every `stack up` from paying a minute to fail again.
-        partial.unlink(missing_ok=True)
-        failed.write_text(f"exit {returncode}\n")
-        say(f"  no class archive (see {log}): get_spark() works, only slower; "
-            f"delete {failed} to try again")
-        return False
-    partial.replace(archive)
-    for old in archive.parent.glob("spark-*.jsa"):
-        if old != archive:
-            old.unlink(missing_ok=True)
-    say(f"  class archive: {archive.stat().st_size / 2**20:.0f} MiB in {time.monotonic() - t0:.0f} s -> {archive}")
-    return True
-
-
-def _archive_workload(dump_to: str) -> None:
-    """What a lab session loads: a session, then the pipeline's transformations written as Parquet."""
-    from pyspark.sql import functions as F
-
-    from . import pipeline
-    from .generator import TransactionGenerator
-
-    options = f"{_driver_java_options(None)} -XX:ArchiveClassesAtExit={dump_to}"
-    spark = get_spark(app_name="lab-class-archive", **{"spark.driver.extraJavaOptions": options})
-    print("driver-pid", spark._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
-    records = TransactionGenerator(seed=3, bad_ratio=0.2, start_id=1).take(500)
-    raw = spark.createDataFrame([(r.key, r.value, int(r.key or b"0") % 3, i) for i, r in enumerate(records)],
-                                "key binary, value binary, partition int, offset long")
-    checked = pipeline.classify(raw)
-    with tempfile.TemporaryDirectory(prefix="lab-class-archive-") as tmp:
-        pipeline.to_output(checked).write.partitionBy("event_date").parquet(f"{tmp}/output")
-        pipeline.to_rejected(checked).write.parquet(f"{tmp}/rejected")
-        n = spark.read.parquet(f"{tmp}/output").groupBy("devise").agg(F.sum("montant_eur")).count()
-    print("currencies", n, flush=True)
-    spark.stop()

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import messages
+from .. import messages
 
 
 @dataclass

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lab_utils import session, stack, storage
+from lab_utils import config
+from lab_utils.clients import storage
+from lab_utils.pipeline import session
 
 
-def test_spark_conf_uses_only_local_jars_and_the_lab_key(cfg):
+def test_spark_conf_uses_only_local_jars_and_the_lab_key(lab_cfg):
+    cfg = lab_cfg
     conf = session.spark_conf(cfg)
     jars = conf["spark.jars"].split(",")
-    assert jars and all(j.startswith(str(stack.SPARK_JARS)) and j.endswith(".jar") for j in jars)
+    assert jars and all(j.startswith(str(config.SPARK_JARS)) and j.endswith(".jar") for j in jars)
     assert "spark.jars.packages" not in conf, "nothing may be downloaded at run time"
     assert conf["spark.hadoop.fs.s3a.access.key"] == cfg.AWS_ACCESS_KEY_ID != cfg.MINIO_ROOT_USER
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"

@@ -1,7 +1,7 @@
 """The pipeline's transformations on small batch DataFrames (lab_utils.pipeline), no Kafka needed.
 
 Each message is classified by Spark and by the plain-Python reference `messages.verdict()`;
-they must agree, and the output columns must be CONTRACT's."""
+they must agree, and the output columns must be the contract's (docs/contract.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pytest
 from lab_utils import messages, pipeline
 from lab_utils.generator import TransactionGenerator
 
+RATES = messages.load_rates()
+TIMEZONE = "Europe/Paris"
+
 
 def msg(**fields) -> bytes:
     base = {"transaction_id": 1, "montant": 100.0, "devise": "USD", "timestamp": "2026-11-27T22:40:31.123+00:00"}
@@ -23,7 +26,7 @@ def msg(**fields) -> bytes:
 def run(spark, values, timezone="Europe/Paris"):
     rows = [(str(i).encode(), v, 0, i) for i, v in enumerate(values)]
     raw = spark.createDataFrame(rows, "key binary, value binary, partition int, offset long")
-    checked = pipeline.classify(raw).cache()
+    checked = pipeline.classify(raw, RATES).cache()
     reasons = [r.reason or "accept" for r in checked.orderBy("offset").select("reason").collect()]
     out = {r.kafka_offset: r for r in pipeline.to_output(checked, timezone).collect()}
     return reasons, out
@@ -128,7 +131,7 @@ def test_offsets_name_the_same_instant_and_no_offset_means_utc(spark):
 
 def test_output_has_the_contract_columns_and_types(spark):
     raw = spark.createDataFrame([(b"1", msg(), 2, 7)], "key binary, value binary, partition int, offset long")
-    out = pipeline.to_output(pipeline.classify(raw))
+    out = pipeline.to_output(pipeline.classify(raw, RATES), TIMEZONE)
     assert [(f.name, f.dataType.simpleString()) for f in out.schema.fields] == [
         ("transaction_id", "bigint"), ("montant", "double"), ("devise", "string"), ("taux_eur", "double"),
         ("montant_eur", "double"), ("event_time", "timestamp"), ("timezone", "string"),
@@ -142,8 +145,8 @@ def test_rejected_keeps_the_message_as_received(spark):
     values = [b'{"devise": "\xe9"}', b"", None, b"not json"]
     raw = spark.createDataFrame([(b"9", v, 1, i) for i, v in enumerate(values)],
                                 "key binary, value binary, partition int, offset long")
-    rej = {r.kafka_offset: r for r in pipeline.to_rejected(pipeline.classify(raw)).collect()}
-    assert [f.name for f in pipeline.to_rejected(pipeline.classify(raw)).schema.fields][:5] == [
+    rej = {r.kafka_offset: r for r in pipeline.to_rejected(pipeline.classify(raw, RATES)).collect()}
+    assert [f.name for f in pipeline.to_rejected(pipeline.classify(raw, RATES)).schema.fields][:5] == [
         "raw_value", "reason", "kafka_partition", "kafka_offset", "ingest_time"]
     assert rej[0].reason == "not_utf8" and bytes(rej[0].raw_bytes) == values[0] and "\ufffd" in rej[0].raw_value
     assert rej[1].reason == "empty_message" and rej[1].raw_value == ""

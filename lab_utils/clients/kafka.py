@@ -1,0 +1,185 @@
+"""Every Kafka client the lab builds, in one place: admin, reader, producers; topics and offsets.
+
+    from lab_utils.clients import kafka
+    kafka.ensure_topic(cfg)                 # create KAFKA_TOPIC (3 partitions) if missing
+    kafka.end_offsets(cfg=cfg)              # {partition: next offset}, what a reader must reach
+    with kafka.admin(cfg) as admin: ...     # a KafkaAdminClient, closed on exit
+
+When the broker does not answer, each factory raises ServiceDown with one line naming the
+fix (`kafka_down_message`), never kafka-python's own error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+
+from .. import config as _config
+from ..errors import LabError, ServiceDown
+
+# docs/contract.md: the topic is created with 3 partitions.
+TOPIC_PARTITIONS = 3
+FIX_STATUS = "check `python -m lab_utils stack status`"
+
+
+def kafka_down_message(cfg: _config.LabConfig) -> str:
+    return (f"Kafka is not reachable at {cfg.KAFKA_BOOTSTRAP_SERVERS}: run `make lab` or "
+            f"`python -m lab_utils stack up` (or `docker compose up -d`) and {FIX_STATUS}")
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- factories
+
+@contextlib.contextmanager
+def admin(cfg: _config.LabConfig, request_timeout_ms: int = 15_000, client_id: str = "lab-admin"):
+    """A kafka-python KafkaAdminClient for the lab's broker, closed when the block ends."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        client = KafkaAdminClient(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS,
+                                  request_timeout_ms=request_timeout_ms, client_id=client_id)
+    except (KafkaError, OSError, ValueError) as e:
+        raise ServiceDown(kafka_down_message(cfg)) from e
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def reader(cfg: _config.LabConfig, client_id: str, **settings):
+    """A KafkaConsumer without a group: it reads, and moves nobody's offsets."""
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
+                             client_id=client_id, request_timeout_ms=15_000, **settings)
+    except (KafkaError, OSError) as e:
+        raise ServiceDown(kafka_down_message(cfg)) from e
+
+
+def kafka_python_producer(cfg: _config.LabConfig, **settings):
+    """A kafka-python KafkaProducer for the lab's broker with `settings` (see lab_utils.producer)."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaProducer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, **settings)
+    except (KafkaError, OSError) as e:
+        raise ServiceDown(kafka_down_message(cfg)) from e
+
+
+def confluent_producer(cfg: _config.LabConfig, **settings):
+    """A confluent-kafka (librdkafka) Producer for the lab's broker with `settings`."""
+    from confluent_kafka import Producer
+
+    return Producer({"bootstrap.servers": cfg.KAFKA_BOOTSTRAP_SERVERS, **settings})
+
+
+# --------------------------------------------------------------------------- health
+
+def kafka_ready(cfg: _config.LabConfig) -> bool:
+    """True when the broker answers a metadata request."""
+    from kafka.errors import KafkaError
+
+    host, port = cfg.kafka_host_port
+    if not port_open(host, port):
+        return False
+    try:
+        with admin(cfg, request_timeout_ms=5000, client_id="lab-healthcheck") as client:
+            return bool(client.describe_cluster().get("brokers"))
+    except (ServiceDown, KafkaError, OSError):
+        return False
+
+
+# --------------------------------------------------------------------------- topics
+
+def list_topics(cfg: _config.LabConfig) -> set[str]:
+    with admin(cfg) as client:
+        return set(client.list_topics())
+
+
+def ensure_topic(cfg: _config.LabConfig, topic: str | None = None, partitions: int = TOPIC_PARTITIONS) -> bool:
+    """Create the topic if it is missing. Returns True when it created it."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    topic = topic or cfg.KAFKA_TOPIC
+    with admin(cfg) as client:
+        if topic in client.list_topics():
+            return False
+        try:
+            client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        except TopicAlreadyExistsError:
+            return False
+        return True
+
+
+def delete_topics(cfg: _config.LabConfig, topics: list[str], wait_s: float = 0) -> None:
+    """Delete topics that exist; with `wait_s`, also wait (bounded) until the broker lists them no more."""
+    with admin(cfg) as client:
+        present = [t for t in topics if t in client.list_topics()]
+        if not present:
+            return
+        client.delete_topics(present, timeout_ms=30_000)
+        deadline = time.monotonic() + wait_s
+        while wait_s and set(present) & set(client.list_topics()):
+            if time.monotonic() > deadline:
+                raise ServiceDown(f"Kafka did not delete {', '.join(present)} within {wait_s:.0f} s: {FIX_STATUS}")
+            time.sleep(0.2)
+
+
+def topic_id(cfg: _config.LabConfig, topic: str) -> str | None:
+    """Kafka's id of the topic's current incarnation (a new one each time it is created), or None."""
+    with admin(cfg) as client:
+        for t in client.describe_topics([topic]):
+            if t.get("name") == topic and not t.get("error_code"):
+                return t.get("topic_id")
+    return None
+
+
+# --------------------------------------------------------------------------- offsets
+
+def partition_offsets(consumer, topic: str):
+    """The topic's partitions (sorted TopicPartitions) with their start and end offsets."""
+    from kafka import TopicPartition
+
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    if not tps:
+        return [], {}, {}
+    return tps, consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+
+
+def topic_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, tuple[int, int]]:
+    """Per partition of the topic, its (start, end) offsets; LabError naming the fix if the topic is missing."""
+    cfg = cfg or _config.load()
+    topic = topic or cfg.KAFKA_TOPIC
+    consumer = reader(cfg, "lab-topic-offsets")
+    try:
+        tps, starts, ends = partition_offsets(consumer, topic)
+    finally:
+        consumer.close()
+    if not tps:
+        raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
+                       f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
+    return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+
+
+def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
+    """Messages currently in each partition of the topic (end offset minus start offset)."""
+    return {p: end - start for p, (start, end) in topic_offsets(topic, cfg).items()}
+
+
+def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
+    """The offset the next message of each partition will get (what a reader has to reach)."""
+    return {p: end for p, (_, end) in topic_offsets(topic, cfg).items()}

@@ -1,0 +1,27 @@
+"""The pipeline layer: the Spark session, the transformations, the queries and their guards.
+
+    from lab_utils import pipeline
+    spark = pipeline.get_spark()
+    checked = pipeline.classify(raw, rates)      # the transformations (pipeline/transform.py)
+    run = pipeline.start(spark, progress=True)   # the two queries, output/ and rejected/
+    run.stop()                                   # or pipeline.stop(): every pipeline this session started
+
+Inside: `transform` (pure DataFrame functions, what students read), `session` (get_spark),
+`queries` (start, stop, Pipeline), `checkpoint` (the exactly-once guards), `progress` (the
+live panel), `failures` (a failed query in the lab's words). The names below stay importable
+from `lab_utils.pipeline` whatever moves inside.
+"""
+
+from .checkpoint import FIX_RESET
+from .failures import explain_error, explain_failure
+from .queries import (DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER, OUTPUT_QUERY, REJECTED_QUERY, Pipeline,
+                      committed_offsets, kafka_source, observe_output, observe_rejected, start, stop)
+from .session import get_spark, spark_conf
+from .transform import JSON_OPTIONS, classify, ingest_time, rates_map, to_output, to_rejected
+
+__all__ = [
+    "DEFAULT_TRIGGER_S", "FIX_RESET", "JSON_OPTIONS", "MAX_OFFSETS_PER_TRIGGER", "OUTPUT_QUERY", "REJECTED_QUERY",
+    "Pipeline", "classify", "committed_offsets", "explain_error", "explain_failure", "get_spark", "ingest_time",
+    "kafka_source", "observe_output", "observe_rejected", "rates_map", "spark_conf", "start", "stop",
+    "to_output", "to_rejected",
+]

@@ -1,0 +1,86 @@
+"""Helpers shared by the tests: one of each, imported where needed (not copied per file).
+
+    wait_until(predicate, timeout=30, what="the topic to exist")   # bounded polling, no fixed sleeps
+    Feeder(records, topic)                                         # produce() in a thread, keeping acks
+    kill_group(proc)                                               # SIGKILL a process group, wait until gone
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from lab_utils import producer
+from lab_utils.config import ROOT
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "a condition"):
+    """Poll `predicate()` until it returns a true value, and return that value; fail after `timeout`
+    seconds with an AssertionError saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Feeder:
+    """`produce()` in a thread, keeping every acknowledgement (summary.acks)."""
+
+    records: list
+    topic: str
+    rate: float | None = None
+    summary: producer.ProduceSummary | None = None
+    error: BaseException | None = None
+    thread: threading.Thread = field(init=False)
+
+    def __post_init__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.summary = producer.produce(records=self.records, count=len(self.records), rate=self.rate,
+                                            topic=self.topic, progress=False, record_acks=True)
+        except BaseException as e:  # noqa: BLE001 - re-raised by join()
+            self.error = e
+
+    def join(self, timeout: float) -> producer.ProduceSummary:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the producer did not finish within {timeout:.0f} s"
+        if self.error is not None:
+            raise self.error
+        return self.summary
+
+
+def lab(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
+    """`python -m lab_utils ...` in its own process group (so kill_group reaches its JVM too)."""
+    return subprocess.Popen([sys.executable, "-m", "lab_utils", *args], cwd=ROOT,
+                            env={**os.environ, **(env or {})}, start_new_session=True, **popen)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process and everything in its group (the Spark JVM too), and wait until all are gone."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    def group_gone():
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.getpgid(int(entry)) == proc.pid:
+                        return False
+                except OSError:
+                    pass
+        return True
+
+    wait_until(group_gone, timeout=30, what=f"every process of group {proc.pid} to exit after SIGKILL")
