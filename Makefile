@@ -8,11 +8,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab_utils
 
-.PHONY: help lab test setup stack down status reset clean
+.PHONY: help lab test test-unit setup stack down status reset clean
 
 help:
 	@echo "make lab     start the stack and JupyterLab (first run downloads and builds, see README)"
 	@echo "make test    start the stack and run every test, notebooks included"
+	@echo "make test-unit  the tests that need no service (Kafka and MinIO may be down), in a few minutes"
 	@echo "make down    stop Kafka and MinIO (data is kept in .lab/)"
 	@echo "make status  what runs where"
 
@@ -26,7 +27,16 @@ test: setup
 	$(PY) -m pytest
 	$(PY) -m pytest notebooks
 
-setup: $(VENV)/.installed
+# The tests that need no running service: transformations, generator, messages, config, checks'
+# logic, architecture, compose file. The inner loop while developing; `make test` runs them too.
+test-unit: setup
+	$(PY) -m pytest -m "not integration and not slow" tests
+
+setup: $(VENV)/.installed .env
+
+# The lab's settings with fresh secrets, written once (lab_utils.config; plain Python, no package).
+.env:
+	$(PYTHON) -c "from lab_utils import config; config.ensure_env_file()"
 
 # Re-install when the pins change; the stamp keeps `make` from reinstalling every time.
 $(VENV)/.installed: pyproject.toml
