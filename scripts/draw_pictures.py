@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Draw the lessons' pictures as SVG, once per language, from this one source.
+
+    python scripts/draw_pictures.py           # (re)write notebooks/pictures/{en,fr}/<name>.svg
+    python scripts/draw_pictures.py --check   # exit 1, naming the stale files, if any differs
+
+Standard library only, so it runs with any Python 3.11 (no .venv needed). Each picture is one
+drawing function; its words come from a small dictionary with one entry per language, so the
+English and the French pictures share every coordinate and cannot drift apart in layout.
+The output is deterministic: the same bytes on every run and every machine.
+
+The pictures are laid out by hand on a 960-unit-wide canvas, to be read at 700-900 px. While
+drawing, the canvas measures every label with the metrics of DejaVu Sans (the first font of
+the stack below; Verdana has nearly the same widths, the other fallbacks are narrower) and
+refuses a label that leaves its box, leaves the picture or overlaps another label: a longer
+translation fails here, with the label named, instead of in front of a class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "notebooks" / "pictures"
+LANGS = ("en", "fr")
+
+SANS = "DejaVu Sans, Verdana, Bitstream Vera Sans, Arial, sans-serif"
+MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+
+# One colour per component, the same in every picture: (stroke, fill, text on the fill).
+PALETTE = {
+    "producer": ("#2B6CB0", "#E6F0FA", "#1E4E8C"),    # the Python producer, the notebook
+    "kafka": ("#1D7874", "#DEF2EF", "#135653"),
+    "spark": ("#DD6B20", "#FDEDE0", "#9C4214"),
+    "minio": ("#C53B5C", "#FBE6EB", "#8E2240"),
+    "prometheus": ("#6B46C1", "#EEE8F9", "#4C2F94"),
+    "grafana": ("#C98A1B", "#FDF3DE", "#7F560E"),
+    "model": ("#2F855A", "#E4F4EA", "#1F5E3F"),
+    "neutral": ("#718096", "#F5F7FA", "#2D3748"),
+}
+INK = "#1A202C"
+MUTED = "#4A5568"
+LINE = "#718096"
+OK = "#2F855A"
+BAD = "#C53030"
+WHITE = "#FFFFFF"
+
+# Advance widths of DejaVu Sans (regular, bold) for ' ' .. '~', in thousandths of an em,
+# read from the font files once. Letters with accents take their base letter's width.
+_WIDTHS = {
+    False: [318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337, 636, 636,
+            636, 636, 636, 636, 636, 636, 636, 636, 337, 337, 838, 838, 838, 531, 1000, 684, 686, 698,
+            770, 632, 575, 775, 752, 295, 295, 656, 557, 863, 748, 787, 603, 787, 695, 635, 611, 732,
+            684, 989, 685, 611, 685, 390, 337, 390, 838, 500, 500, 613, 635, 550, 635, 615, 352, 635,
+            634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521, 392, 634, 592, 818, 592, 592,
+            525, 636, 337, 636, 838],
+    True: [348, 456, 521, 838, 696, 1002, 872, 306, 457, 457, 523, 838, 380, 415, 380, 365, 696, 696,
+           696, 696, 696, 696, 696, 696, 696, 696, 400, 400, 838, 838, 838, 580, 1000, 774, 762, 734,
+           830, 683, 683, 821, 837, 372, 372, 775, 637, 995, 837, 850, 733, 850, 770, 720, 682, 812,
+           774, 1103, 771, 724, 725, 457, 365, 457, 838, 500, 500, 675, 716, 593, 716, 678, 435, 716,
+           712, 343, 343, 665, 343, 1042, 712, 687, 716, 716, 493, 595, 478, 712, 652, 924, 645, 652,
+           582, 712, 365, 712, 838],
+}
+_OTHER_WIDTHS = {"…": 1000, "—": 1000, "–": 500, "«": 612, "»": 612, "’": 318, "·": 318,
+                 "\u00a0": 318, "\u202f": 200}
+MONO_WIDTH = 0.602
+
+
+def text_width(s: str, size: float, bold: bool = False, mono: bool = False) -> float:
+    """Width in canvas units of `s` at `size`, as DejaVu Sans (Mono) draws it."""
+    if mono:
+        return len(s) * MONO_WIDTH * size
+    total = 0
+    for ch in s:
+        base = unicodedata.normalize("NFD", ch)[0]
+        if " " <= base <= "~":
+            total += _WIDTHS[bold][ord(base) - 32]
+        else:
+            total += _OTHER_WIDTHS.get(ch, 838)  # arrows, maths signs
+    return total * size / 1000
+
+
+def french_spaces(s: str) -> str:
+    """French typography: a no-break space before : ; ? ! and inside « », so none starts a line."""
+    for mark in (":", ";", "?", "!", "»"):
+        s = s.replace(" " + mark, "\u00a0" + mark)
+    return s.replace("« ", "«\u00a0")
+
+
+def num(v: float) -> str:
+    """A coordinate as short, stable text: 12, 12.5 (never 12.000000001)."""
+    v = round(v, 2)
+    return str(int(v)) if v == int(v) else f"{v:.2f}".rstrip("0")
+
+
+class LayoutError(Exception):
+    """A label that does not fit where the drawing puts it."""
+
+
+@dataclass
+class Canvas:
+    """An SVG picture being drawn; `svg()` gives its text. Checks every label as it is placed."""
+
+    name: str
+    lang: str
+    width: int
+    height: int
+    title: str
+    desc: str
+    parts: list[str] = field(default_factory=list)
+    boxes: list[tuple[float, float, float, float, str]] = field(default_factory=list)
+
+    # -- shapes -----------------------------------------------------------------------------
+    def rect(self, x, y, w, h, *, fill=WHITE, stroke=LINE, sw=1.5, rx=6, dash=None, opacity=None):
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        extra += f' fill-opacity="{opacity}"' if opacity is not None else ""
+        self.parts.append(f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(h)}" rx="{num(rx)}" '
+                          f'fill="{fill}" stroke="{stroke}" stroke-width="{num(sw)}"{extra}/>')
+
+    def circle(self, cx, cy, r, *, fill=WHITE, stroke=LINE, sw=1.5):
+        self.parts.append(f'<circle cx="{num(cx)}" cy="{num(cy)}" r="{num(r)}" fill="{fill}" '
+                          f'stroke="{stroke}" stroke-width="{num(sw)}"/>')
+
+    def path(self, d, *, fill="none", stroke=LINE, sw=1.5, dash=None, join="round"):
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        self.parts.append(f'<path d="{d}" fill="{fill}" stroke="{stroke}" stroke-width="{num(sw)}" '
+                          f'stroke-linejoin="{join}" stroke-linecap="round"{extra}/>')
+
+    def polygon(self, points, *, fill=LINE, stroke="none", sw=1):
+        pts = " ".join(f"{num(x)},{num(y)}" for x, y in points)
+        self.parts.append(f'<polygon points="{pts}" fill="{fill}" stroke="{stroke}" stroke-width="{num(sw)}"/>')
+
+    def line(self, x1, y1, x2, y2, *, color=LINE, sw=1.5, dash=None):
+        self.path(f"M{num(x1)} {num(y1)}L{num(x2)} {num(y2)}", stroke=color, sw=sw, dash=dash)
+
+    def arrow(self, points, *, color=LINE, sw=2, dash=None, head=10, both=False):
+        """A polyline through `points` with an arrowhead at the end (and the start if `both`)."""
+        d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in points)
+        # The line stops at the base of the head, so its round cap never pokes through the tip.
+        short = list(points)
+        short[-1] = self._back(points[-1], points[-2], head * 0.8)
+        if both:
+            short[0] = self._back(points[0], points[1], head * 0.8)
+        d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in short)
+        self.path(d, stroke=color, sw=sw, dash=dash)
+        self._head(points[-2], points[-1], color, head)
+        if both:
+            self._head(points[1], points[0], color, head)
+
+    @staticmethod
+    def _back(tip, before, length):
+        dx, dy = tip[0] - before[0], tip[1] - before[1]
+        n = math.hypot(dx, dy)
+        return (tip[0] - dx / n * length, tip[1] - dy / n * length)
+
+    def _head(self, before, tip, color, head):
+        dx, dy = tip[0] - before[0], tip[1] - before[1]
+        n = math.hypot(dx, dy)
+        ux, uy = dx / n, dy / n
+        bx, by = tip[0] - ux * head, tip[1] - uy * head
+        half = head * 0.45
+        self.polygon([tip, (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)], fill=color)
+
+    def check_mark(self, x, y, size=12, color=OK):
+        """A tick drawn as a path (a ✓ glyph is missing from some fonts)."""
+        s = size
+        self.path(f"M{num(x)} {num(y + s * .55)}L{num(x + s * .38)} {num(y + s * .9)}L{num(x + s)} {num(y + s * .1)}",
+                  stroke=color, sw=2.5)
+
+    def cross_mark(self, x, y, size=12, color=BAD):
+        s = size
+        self.path(f"M{num(x)} {num(y)}L{num(x + s)} {num(y + s)}M{num(x + s)} {num(y)}L{num(x)} {num(y + s)}",
+                  stroke=color, sw=2.5)
+
+    def bolt(self, x, y, size=22, color=BAD):
+        """A lightning bolt (a crash), top-left at (x, y)."""
+        s = size / 22
+        pts = [(9, 0), (2, 12), (8, 12), (5, 22), (15, 8), (9, 8), (13, 0)]
+        self.polygon([(x + px * s, y + py * s) for px, py in pts], fill="#F6C343", stroke=color, sw=1.5)
+
+    def folder(self, x, y, color, w=18, h=13):
+        """A folder icon, top-left at (x, y)."""
+        self.path(f"M{num(x)} {num(y + 2)}L{num(x + w * .4)} {num(y + 2)}L{num(x + w * .5)} {num(y + 4)}"
+                  f"L{num(x + w)} {num(y + 4)}L{num(x + w)} {num(y + h)}L{num(x)} {num(y + h)}Z",
+                  fill=color, stroke=color, sw=1)
+
+    def file_icon(self, x, y, color, w=12, h=15):
+        self.path(f"M{num(x)} {num(y)}L{num(x + w * .65)} {num(y)}L{num(x + w)} {num(y + h * .3)}"
+                  f"L{num(x + w)} {num(y + h)}L{num(x)} {num(y + h)}Z", fill=WHITE, stroke=color, sw=1.3)
+
+    # -- text -------------------------------------------------------------------------------
+    def text(self, x, y, s, *, size=14, bold=False, mono=False, italic=False, color=INK, anchor="start",
+             room=None, check_overlap=True):
+        """One line of text with its baseline at y. `room`: the width it must fit in."""
+        if self.lang == "fr" and not mono:
+            s = french_spaces(s)
+        w = text_width(s, size, bold, mono)
+        if room is not None and w > room + 0.5:
+            raise LayoutError(f"{self.name} ({self.lang}): {s!r} is {w:.0f} wide, it has {room:.0f}")
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+        top, bottom = y - 0.78 * size, y + 0.24 * size
+        if left < 0 or left + w > self.width or top < 0 or bottom > self.height:
+            raise LayoutError(f"{self.name} ({self.lang}): {s!r} leaves the picture "
+                              f"({left:.0f}..{left + w:.0f} x {top:.0f}..{bottom:.0f})")
+        if check_overlap:
+            for bx, by, bw, bh, other in self.boxes:
+                if left < bx + bw and bx < left + w and top < by + bh and by < bottom:
+                    raise LayoutError(f"{self.name} ({self.lang}): {s!r} overlaps {other!r}")
+            self.boxes.append((left, top, w, bottom - top, s))
+        attrs = f'x="{num(x)}" y="{num(y)}" font-size="{num(size)}"'
+        if bold:
+            attrs += ' font-weight="bold"'
+        if italic:
+            attrs += ' font-style="italic"'
+        if mono:
+            attrs += f" font-family={quoteattr(MONO)}"
+        if anchor != "start":
+            attrs += f' text-anchor="{anchor}"'
+        if color != INK:
+            attrs += f' fill="{color}"'
+        self.parts.append(f"<text {attrs}>{escape(s)}</text>")
+        return w
+
+    def runs(self, x, y, pieces, *, size=14, room=None, color=INK):
+        """One line made of pieces in different styles: [(text, {"mono": True, ...}), ...]."""
+        total = sum(text_width(french_spaces(t) if self.lang == "fr" and not st.get("mono") else t,
+                               st.get("size", size), st.get("bold", False), st.get("mono", False))
+                    for t, st in pieces)
+        if room is not None and total > room + 0.5:
+            raise LayoutError(f"{self.name} ({self.lang}): {''.join(t for t, _ in pieces)!r} is {total:.0f} wide, "
+                              f"it has {room:.0f}")
+        for t, st in pieces:
+            st = {"size": size, "color": color, **st}
+            x += self.text(x, y, t, **st)
+        return total
+
+    def lines(self, x, y, texts, *, size=14, leading=None, **kw):
+        """Several lines, the first baseline at y; returns the baseline after the last one."""
+        leading = leading or round(size * 1.3, 1)
+        for t in texts:
+            if t:
+                self.text(x, y, t, size=size, **kw)
+            y += leading
+        return y
+
+    # -- building blocks --------------------------------------------------------------------
+    def box(self, x, y, w, h, kind, title=None, *, size=16, rx=8, sw=2, dash=None, fill=None, pad=12):
+        """A component's box in its palette colour, with an optional bold title inside, top-left."""
+        stroke, bg, ink = PALETTE[kind]
+        self.rect(x, y, w, h, fill=fill or bg, stroke=stroke, sw=sw, rx=rx, dash=dash)
+        if title:
+            self.text(x + pad, y + pad + size * 0.8, title, size=size, bold=True, color=ink, room=w - 2 * pad)
+
+    def badge(self, cx, cy, label, kind="neutral", r=10, size=12):
+        """A numbered circle, the steps' markers."""
+        stroke, _, _ = PALETTE[kind]
+        self.circle(cx, cy, r, fill=stroke, stroke=stroke)
+        self.text(cx, cy + size * 0.36, label, size=size, bold=True, color=WHITE, anchor="middle",
+                  check_overlap=False)
+
+    def heading(self, s):
+        self.text(24, 34, s, size=20, bold=True)
+
+    # -- output -----------------------------------------------------------------------------
+    def svg(self) -> str:
+        tid, did = f"{self.name}-title", f"{self.name}-desc"
+        title, desc = self.title, self.desc
+        if self.lang == "fr":
+            title, desc = french_spaces(title), french_spaces(desc)
+        head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{self.height}" '
+                f'viewBox="0 0 {self.width} {self.height}" role="img" aria-labelledby="{tid} {did}" '
+                f'xml:lang="{self.lang}" font-family={quoteattr(SANS)}>')
+        body = [head, f'<title id="{tid}">{escape(title)}</title>', f'<desc id="{did}">{escape(desc)}</desc>',
+                # An opaque background: JupyterLab's dark theme would otherwise show dark text on dark.
+                f'<rect width="{self.width}" height="{self.height}" fill="{WHITE}"/>']
+        return "\n".join(body + self.parts + ["</svg>"]) + "\n"
+
+
+def labels(table: dict[str, dict[str, str]], lang: str) -> dict[str, str]:
+    """One language's labels of a picture; every language must name the same labels."""
+    missing = set(table["en"]) ^ set(table[lang])
+    if missing:
+        raise KeyError(f"labels differ between en and {lang}: {sorted(missing)}")
+    return table[lang]
+
+
+def canvas(name, lang, width, height, t) -> Canvas:
+    return Canvas(name, lang, width, height, t["title"], t["desc"])
+
+
+# ===========================================================================================
+# architecture: the whole pipeline, producer -> Kafka -> Spark -> MinIO
+# ===========================================================================================
+
+ARCHITECTURE = {
+    "en": {
+        "title": "The lab's pipeline: producer, Kafka, Spark Structured Streaming, MinIO",
+        "desc": "A producer in a notebook cell (or capteur.py) sends JSON transactions to the Kafka topic "
+                "transactions (3 partitions, 127.0.0.1:9092). Spark Structured Streaming, running in the "
+                "notebook kernel, reads them, parses the JSON, validates each message, converts the amount "
+                "to EUR with the rates table and adds the time zone, then writes Parquet to the MinIO bucket "
+                "transactions (127.0.0.1:9000): valid rows to output/, rejected messages with their reason "
+                "to rejected/, and its progress to checkpoint/.",
+        "heading": "The lab's pipeline",
+        "producer": "Producer",
+        "producer_where": ["a notebook cell", "or capteur.py"],
+        "producer_what": ["one JSON message", "per transaction,", "key = its id"],
+        "producer_acks": ["every send is", "acknowledged"],
+        "kafka_topic": "topic ",
+        "kafka_partitions": "3 partitions",
+        "kafka_note": ["append-only logs:", "kept after reading"],
+        "kafka_broker": "one broker (KRaft)",
+        "spark_title": ["Spark Structured", "Streaming"],
+        "spark_where": "in the notebook kernel",
+        "steps": [("parse the JSON", "with a schema"),
+                  ("validate", "or reject, with a reason"),
+                  ("devise → EUR", "rates table, cents"),
+                  ("add the time zone", "Europe/Paris")],
+        "minio": "MinIO (S3)",
+        "bucket": "bucket",
+        "output": ["valid rows, Parquet,", "by event_date"],
+        "rejected": ["message + reason"],
+        "checkpoint": ["each query’s", "progress"],
+        "send": "send",
+        "read": "read",
+        "write": "write",
+        "message": "One message in the topic: a key and a value (UTF-8 JSON)",
+        "key": "key",
+        "value": "value",
+    },
+    "fr": {
+        "title": "Le pipeline du TP : producteur, Kafka, Spark Structured Streaming, MinIO",
+        "desc": "Un producteur dans une cellule du notebook (ou capteur.py) envoie des transactions JSON au "
+                "topic Kafka transactions (3 partitions, 127.0.0.1:9092). Spark Structured Streaming, qui "
+                "tourne dans le noyau du notebook, les lit, analyse le JSON, valide chaque message, convertit "
+                "le montant en euros avec la table des taux et ajoute le fuseau horaire, puis écrit du Parquet "
+                "dans le compartiment MinIO transactions (127.0.0.1:9000) : les lignes valides dans output/, "
+                "les messages rejetés avec leur motif dans rejected/, et son avancement dans checkpoint/.",
+        "heading": "Le pipeline du TP",
+        "producer": "Producteur",
+        "producer_where": ["une cellule du", "notebook ou", "capteur.py"],
+        "producer_what": ["un message JSON", "par transaction,", "clé = son identifiant"],
+        "producer_acks": ["chaque envoi", "est acquitté"],
+        "kafka_topic": "topic ",
+        "kafka_partitions": "3 partitions",
+        "kafka_note": ["journaux en ajout seul,", "conservés après lecture"],
+        "kafka_broker": "un broker (KRaft)",
+        "spark_title": ["Spark Structured", "Streaming"],
+        "spark_where": "dans le noyau du notebook",
+        "steps": [("analyser le JSON", "avec un schéma"),
+                  ("valider", "ou rejeter, avec un motif"),
+                  ("devise → EUR", "table des taux, centimes"),
+                  ("ajouter le fuseau", "Europe/Paris")],
+        "minio": "MinIO (S3)",
+        "bucket": "compartiment",
+        "output": ["lignes valides,", "en Parquet,", "par event_date"],
+        "rejected": ["message + motif"],
+        "checkpoint": ["l’avancement", "des requêtes"],
+        "send": "envoi",
+        "read": "lecture",
+        "write": "écriture",
+        "message": "Un message du topic : une clé et une valeur (JSON en UTF-8)",
+        "key": "clé",
+        "value": "valeur",
+    },
+}
+
+
+def draw_architecture(lang: str) -> Canvas:
+    t = labels(ARCHITECTURE, lang)
+    c = canvas("architecture", lang, 1000, 494, t)
+    c.heading(t["heading"])
+    top, h = 58, 316
+    px, pw = 20, 170      # producer
+    kx, kw = 254, 186     # Kafka
+    sx, sw = 504, 222     # Spark
+    mx, mw = 790, 190     # MinIO
+    mid = 150             # the y of the main flow's arrows
+
+    # Producer
+    ink = PALETTE["producer"][2]
+    c.box(px, top, pw, h, "producer", t["producer"])
+    y = c.lines(px + 12, top + 50, t["producer_where"], size=14, room=pw - 24)
+    y = c.lines(px + 12, y + 8, t["producer_what"], size=13, color=MUTED, room=pw - 24)
+    c.text(px + 12, y + 8, "acks=all", size=13, mono=True, bold=True, color=ink)
+    c.lines(px + 12, y + 26, t["producer_acks"], size=13, color=MUTED, room=pw - 24)
+
+    # Kafka: the topic's three partitions, drawn as short logs
+    stroke, _, ink = PALETTE["kafka"]
+    c.box(kx, top, kw, h, "kafka", "Apache Kafka")
+    c.runs(kx + 12, top + 50, [(t["kafka_topic"], {}), ("transactions", {"mono": True, "bold": True})],
+           size=14, room=kw - 24)
+    for i in range(3):
+        ry = top + 66 + i * 30
+        c.text(kx + 12, ry + 15, f"P{i}", size=13, bold=True, color=ink)
+        cells = (6, 4, 5)[i]
+        for j in range(cells):
+            c.rect(kx + 40 + j * 18, ry, 16, 20, fill=WHITE, stroke=stroke, sw=1.2, rx=2)
+        c.arrow([(kx + 40 + cells * 18 + 4, ry + 10), (kx + 40 + cells * 18 + 24, ry + 10)], color=stroke,
+                sw=1.5, head=7)
+    c.text(kx + 12, top + 174, t["kafka_partitions"], size=14, bold=True, color=ink)
+    c.lines(kx + 12, top + 196, t["kafka_note"], size=13, color=MUTED, room=kw - 24)
+    c.text(kx + 12, top + h - 36, t["kafka_broker"], size=13, color=MUTED, room=kw - 24)
+    c.text(kx + 12, top + h - 14, "127.0.0.1:9092", size=13, mono=True, color=ink)
+
+    # Spark: the four transformations
+    stroke, _, ink = PALETTE["spark"]
+    c.box(sx, top, sw, h, "spark")
+    c.lines(sx + 12, top + 25, t["spark_title"], size=16, bold=True, color=ink, leading=19, room=sw - 24)
+    c.text(sx + 12, top + 66, t["spark_where"], size=13, italic=True, color=MUTED, room=sw - 24)
+    for i, (main, detail) in enumerate(t["steps"]):
+        y = top + 92 + i * 44
+        c.badge(sx + 22, y + 5, str(i + 1), "spark")
+        c.text(sx + 40, y + 10, main, size=14, bold=True, room=sw - 52)
+        c.text(sx + 40, y + 27, detail, size=13, color=MUTED, room=sw - 52)
+    c.text(sx + 12, top + h - 14, "UI 127.0.0.1:4040", size=13, mono=True, color=ink)
+
+    # MinIO: the bucket and its three folders
+    stroke, _, ink = PALETTE["minio"]
+    c.box(mx, top, mw, h, "minio", t["minio"])
+    c.text(mx + 12, top + 50, t["bucket"], size=14, room=mw - 24)
+    c.text(mx + 12, top + 68, "transactions", size=14, mono=True, bold=True, color=ink)
+    folders, fy = [], top + 100
+    for name, notes in (("output/", t["output"]), ("rejected/", t["rejected"]), ("checkpoint/", t["checkpoint"])):
+        c.folder(mx + 12, fy - 12, stroke)
+        c.text(mx + 36, fy, name, size=14, mono=True, bold=True, color=ink)
+        folders.append(fy)
+        fy = c.lines(mx + 36, fy + 18, notes, size=13, color=MUTED, room=mw - 48) + 14
+    c.text(mx + 12, top + h - 14, "127.0.0.1:9000", size=13, mono=True, color=ink)
+
+    # The flow between them
+    for x1, x2, word in ((px + pw, kx, t["send"]), (kx + kw, sx, t["read"])):
+        c.arrow([(x1 + 4, mid), (x2 - 4, mid)], color=INK, sw=2.5)
+        c.text((x1 + x2) / 2, mid - 10, word, size=13, color=MUTED, anchor="middle", room=x2 - x1 - 2)
+    c.text((sx + sw + mx) / 2, top + 84, t["write"], size=13, color=MUTED, anchor="middle", room=mx - sx - sw - 2)
+    for fy in folders[:2]:
+        c.arrow([(sx + sw + 4, fy - 5), (mx - 4, fy - 5)], color=INK, sw=2.5)
+    c.arrow([(sx + sw + 4, folders[2] - 5), (mx - 4, folders[2] - 5)], color=MUTED, sw=2, dash="5 4", both=True)
+
+    # One message, as the producer sends it
+    my = top + h + 18
+    c.rect(20, my, 960, 84, fill=PALETTE["neutral"][1], stroke=PALETTE["neutral"][0], sw=1.2, rx=8)
+    c.path(f"M{px + pw + 26} {mid + 6}L{px + pw + 26} {my}", stroke=MUTED, sw=1.2, dash="2 4")
+    c.text(40, my + 24, t["message"], size=14, bold=True, room=900)
+    value = '{"transaction_id": 123, "montant": 100.0, "devise": "USD", "timestamp": "2026-11-27T22:40:31Z"}'
+    c.text(40, my + 48, t["key"], size=13, color=MUTED)
+    c.text(110, my + 48, '"123"', size=13, mono=True)
+    c.text(40, my + 68, t["value"], size=13, color=MUTED)
+    c.text(110, my + 68, value, size=13, mono=True, room=840)
+    return c
+
+
+# ===========================================================================================
+
+PICTURES = {
+    "architecture": draw_architecture,
+}
+
+
+def render_all() -> dict[Path, str]:
+    """Every picture in every language: {path: SVG text}."""
+    out = {}
+    for name, draw in PICTURES.items():
+        for lang in LANGS:
+            out[OUT / lang / f"{name}.svg"] = draw(lang).svg()
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 naming every picture that differs from what this script draws")
+    args = parser.parse_args(argv)
+    pictures = render_all()
+    if args.check:
+        stale = [p for p, svg in pictures.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != svg]
+        stale += sorted(p for lang in LANGS for p in (OUT / lang).glob("*.svg") if p not in pictures)
+        for p in stale:
+            why = "missing" if not p.exists() else ("not drawn by this script" if p not in pictures else "stale")
+            print(f"{p.relative_to(ROOT)}: {why}", file=sys.stderr)
+        if stale:
+            print("run `python scripts/draw_pictures.py` and commit the pictures", file=sys.stderr)
+            return 1
+        print(f"{len(pictures)} pictures up to date")
+        return 0
+    for p, svg in pictures.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "w", encoding="utf-8", newline="\n") as f:
+            f.write(svg)
+    print(f"wrote {len(pictures)} pictures in {OUT.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
