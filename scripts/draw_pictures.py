@@ -99,6 +99,22 @@ def num(v: float) -> str:
     return str(int(v)) if v == int(v) else f"{v:.2f}".rstrip("0")
 
 
+def _crosses(box, seg) -> bool:
+    """Does the segment pass through the label's box (its inner part: touching is fine)?"""
+    bx, by, bw, bh, _ = box
+    x0, y0, x1, y1 = bx + 1, by + 1, bx + bw - 1, by + bh - 1
+    (ax, ay, cx, cy), lo, hi = seg, 0.0, 1.0
+    for p, q in ((-(cx - ax), ax - x0), (cx - ax, x1 - ax), (-(cy - ay), ay - y0), (cy - ay, y1 - ay)):
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            lo = max(lo, q / p)
+        else:
+            hi = min(hi, q / p)
+    return lo < hi
+
+
 class LayoutError(Exception):
     """A label that does not fit where the drawing puts it."""
 
@@ -115,6 +131,7 @@ class Canvas:
     desc: str
     parts: list[str] = field(default_factory=list)
     boxes: list[tuple[float, float, float, float, str]] = field(default_factory=list)
+    segments: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     # -- shapes -----------------------------------------------------------------------------
     def rect(self, x, y, w, h, *, fill=WHITE, stroke=LINE, sw=1.5, rx=6, dash=None, opacity=None):
@@ -137,11 +154,20 @@ class Canvas:
         self.parts.append(f'<polygon points="{pts}" fill="{fill}" stroke="{stroke}" stroke-width="{num(sw)}"/>')
 
     def line(self, x1, y1, x2, y2, *, color=LINE, sw=1.5, dash=None):
+        self._segment(x1, y1, x2, y2)
         self.path(f"M{num(x1)} {num(y1)}L{num(x2)} {num(y2)}", stroke=color, sw=sw, dash=dash)
+
+    def _segment(self, x1, y1, x2, y2):
+        """Remember a line, so that no label is drawn across it (nor it across a label)."""
+        for box in self.boxes:
+            if _crosses(box, (x1, y1, x2, y2)):
+                raise LayoutError(f"{self.name} ({self.lang}): a line crosses {box[4]!r}")
+        self.segments.append((x1, y1, x2, y2))
 
     def arrow(self, points, *, color=LINE, sw=2, dash=None, head=10, both=False):
         """A polyline through `points` with an arrowhead at the end (and the start if `both`)."""
-        d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in points)
+        for a, b in zip(points, points[1:]):
+            self._segment(*a, *b)
         # The line stops at the base of the head, so its round cap never pokes through the tip.
         short = list(points)
         short[-1] = self._back(points[-1], points[-2], head * 0.8)
@@ -212,7 +238,11 @@ class Canvas:
             for bx, by, bw, bh, other in self.boxes:
                 if left < bx + bw and bx < left + w and top < by + bh and by < bottom:
                     raise LayoutError(f"{self.name} ({self.lang}): {s!r} overlaps {other!r}")
-            self.boxes.append((left, top, w, bottom - top, s))
+            box = (left, top, w, bottom - top, s)
+            for seg in self.segments:
+                if _crosses(box, seg):
+                    raise LayoutError(f"{self.name} ({self.lang}): {s!r} is drawn across a line")
+            self.boxes.append(box)
         attrs = f'x="{num(x)}" y="{num(y)}" font-size="{num(size)}"'
         if bold:
             attrs += ' font-weight="bold"'
@@ -457,9 +487,142 @@ def draw_architecture(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# partitions_offsets: a topic's partitions as logs, keys, and two consumer groups with their lag
+# ===========================================================================================
+
+PARTITIONS_OFFSETS = {
+    "en": {
+        "title": "Kafka partitions, offsets, and two consumer groups",
+        "desc": "The topic transactions has three partitions, each an append-only log whose messages are "
+                "numbered by offset. The producer hashes the message key to choose the partition and appends "
+                "at the end. Group A has three consumers, one per partition; group B has one consumer reading "
+                "all three. Each group has its own committed offset per partition; lag is the end offset minus "
+                "the committed offset, for example 12 - 5 = 7 for group B on partition 2.",
+        "heading": "Partitions, offsets and consumer groups",
+        "producer": "Producer",
+        "same_key": "same key → same partition: order is kept per key",
+        "topic": "topic ",
+        "offsets": "offsets 0, 1, 2… in each partition",
+        "partition": "partition {}",
+        "lag": "lag of B1 on P2 = 12 − 5 = 7",
+        "group_a": "group A",
+        "group_a_text": ["3 consumers,", "one partition each"],
+        "group_b": "group B",
+        "group_b_text": ["1 consumer reads", "all 3 partitions"],
+        "marker_text": ["points at the group’s", "committed offset: the", "next message it reads"],
+        "end_text": ["end offset: where the", "next message goes"],
+        "lag_text": ["lag = end offset", "− committed offset"],
+        "reading": ["Reading deletes nothing:", "each group keeps", "its own position."],
+    },
+    "fr": {
+        "title": "Partitions Kafka, décalages (offsets) et deux groupes de consommateurs",
+        "desc": "Le topic transactions a trois partitions : chacune est un journal en ajout seul dont les "
+                "messages sont numérotés par leur décalage (offset). Le producteur hache la clé du message pour "
+                "choisir la partition et ajoute le message à la fin. Le groupe A a trois consommateurs, un par "
+                "partition ; le groupe B a un seul consommateur qui lit les trois. Chaque groupe a son propre "
+                "décalage validé par partition ; le retard (lag) est le décalage de fin moins le décalage "
+                "validé, par exemple 12 - 5 = 7 pour le groupe B sur la partition 2.",
+        "heading": "Partitions, décalages (offsets) et groupes de consommateurs",
+        "producer": "Producteur",
+        "same_key": "même clé → même partition : l’ordre est garanti par clé",
+        "topic": "topic ",
+        "offsets": "décalages 0, 1, 2… dans chaque partition",
+        "partition": "partition {}",
+        "lag": "retard de B1 sur P2 = 12 − 5 = 7",
+        "group_a": "groupe A",
+        "group_a_text": ["3 consommateurs,", "une partition chacun"],
+        "group_b": "groupe B",
+        "group_b_text": ["1 consommateur lit", "les 3 partitions"],
+        "marker_text": ["montre le décalage", "validé du groupe : le", "prochain message à lire"],
+        "end_text": ["décalage de fin : la place", "du prochain message"],
+        "lag_text": ["retard (lag) = décalage", "de fin − décalage validé"],
+        "reading": ["Lire n’efface rien :", "chaque groupe garde", "sa propre position."],
+    },
+}
+GROUP_A = "#3B4CCA"
+GROUP_B = "#B83280"
+
+
+def _marker(c, x, y, color, label, down):
+    """A consumer's position: a triangle pointing at the cell it reads next, its name beside it."""
+    if down:   # above the log, pointing down
+        c.polygon([(x - 7, y - 13), (x + 7, y - 13), (x, y)], fill=color)
+        c.text(x + 10, y - 2, label, size=13, bold=True, color=color)
+    else:      # below the log, pointing up
+        c.polygon([(x - 7, y + 13), (x + 7, y + 13), (x, y)], fill=color)
+        c.text(x + 10, y + 13, label, size=13, bold=True, color=color)
+
+
+def draw_partitions_offsets(lang: str) -> Canvas:
+    t = labels(PARTITIONS_OFFSETS, lang)
+    c = canvas("partitions_offsets", lang, 960, 532, t)
+    c.heading(t["heading"])
+    kstroke, kfill, kink = PALETTE["kafka"]
+    x0, cw, ch = 150, 40, 34
+    rows = [238, 328, 418]
+    ends = [11, 8, 12]          # end offsets after the producer's append (P0 gets offset 10)
+    group_a = [8, 8, 10]        # committed offsets: the next message each group reads
+    group_b = [3, 5, 5]
+
+    def cx(k):                  # centre of the cell of offset k
+        return x0 + k * cw + cw / 2
+
+    # The topic: three logs of numbered offsets, the end offset dashed
+    c.box(20, 168, 690, 352, "kafka")
+    c.runs(36, 194, [(t["topic"], {"bold": True, "color": kink}),
+                     ("transactions", {"mono": True, "bold": True, "color": kink})], size=15)
+    c.text(226, 194, t["offsets"], size=13, color=MUTED)
+    for p, y in enumerate(rows):
+        c.text(36, y + 22, t["partition"].format(p), size=14, bold=True, color=kink, room=x0 - 44)
+        for k in range(ends[p] + 1):
+            x = x0 + k * cw
+            new = p == 0 and k == 10
+            if k == ends[p]:
+                c.rect(x + 2, y, cw - 4, ch, fill=WHITE, stroke=kstroke, sw=1.3, rx=3, dash="4 3")
+                c.text(cx(k), y + 22, str(k), size=13, mono=True, color=LINE, anchor="middle")
+            else:
+                c.rect(x + 2, y, cw - 4, ch, fill=PALETTE["producer"][1] if new else WHITE,
+                       stroke=PALETTE["producer"][0] if new else kstroke, sw=2 if new else 1.3, rx=3)
+                c.text(cx(k), y + 22, str(k), size=13, mono=True, anchor="middle")
+        _marker(c, cx(group_a[p]), y - 3, GROUP_A, f"A{p + 1}", down=True)
+        _marker(c, cx(group_b[p]), y + ch + 3, GROUP_B, "B1", down=False)
+
+    # Lag: what group B has not read yet on partition 2
+    y = rows[2] + ch + 22
+    l, r = x0 + group_b[2] * cw + 2, x0 + ends[2] * cw - 2
+    c.path(f"M{l} {y}L{l} {y + 6}L{r} {y + 6}L{r} {y}", stroke=GROUP_B, sw=1.8)
+    c.text((l + r) / 2, y + 24, t["lag"], size=14, bold=True, color=GROUP_B, anchor="middle")
+
+    # The producer appends at the end of the partition its key hashes to
+    pstroke, _, pink = PALETTE["producer"]
+    c.box(470, 52, 470, 100, "producer", t["producer"])
+    c.text(482, 100, 'send(key="102", value=…)', size=14, mono=True)
+    c.text(482, 122, 'hash("102") mod 3 = 0 → P0', size=14, mono=True, color=pink)
+    c.text(482, 142, t["same_key"], size=13, color=MUTED, room=446)
+    c.arrow([(cx(10), 152), (cx(10), rows[0] - 2)], color=pstroke, sw=2.5)
+
+    # Legend, beside the logs
+    lx, room = 736, 940 - 760
+    _marker(c, lx + 8, 200, GROUP_A, "", down=True)
+    c.text(lx + 24, 198, t["group_a"], size=14, bold=True, color=GROUP_A)
+    y = c.lines(lx + 24, 216, t["group_a_text"], size=13, color=MUTED, room=room) + 12
+    c.polygon([(lx + 1, y + 1), (lx + 15, y + 1), (lx + 8, y - 12)], fill=GROUP_B)
+    c.text(lx + 24, y, t["group_b"], size=14, bold=True, color=GROUP_B)
+    y = c.lines(lx + 24, y + 18, t["group_b_text"], size=13, color=MUTED, room=room) + 12
+    c.polygon([(lx + 1, y - 11), (lx + 15, y - 11), (lx + 8, y + 1)], fill=INK)
+    y = c.lines(lx + 24, y, t["marker_text"], size=13, color=MUTED, room=room) + 12
+    c.rect(lx, y - 12, 16, 16, fill=WHITE, stroke=kstroke, sw=1.3, rx=2, dash="4 3")
+    y = c.lines(lx + 24, y, t["end_text"], size=13, color=MUTED, room=room) + 12
+    y = c.lines(lx, y, t["lag_text"], size=13, bold=True, color=GROUP_B, room=room + 24) + 12
+    c.lines(lx, y, t["reading"], size=13, color=INK, room=room + 24)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
+    "partitions_offsets": draw_partitions_offsets,
 }
 
 
