@@ -619,10 +619,203 @@ def draw_partitions_offsets(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# micro_batches: the triggers, and one micro-batch's four writes, with what a crash means
+# ===========================================================================================
+
+MICRO_BATCHES = {
+    "en": {
+        "title": "A micro-batch step by step: the checkpoint and the _spark_metadata commit",
+        "desc": "A trigger every 2 seconds starts a micro-batch. Batch N: 1) Spark writes offsets/N in the "
+                "checkpoint, the plan of which Kafka offsets it will read; 2) it reads exactly that range from "
+                "Kafka, processes it and writes Parquet part files into output/; 3) it commits "
+                "output/_spark_metadata/N, the list of the batch's files; 4) it writes commits/N in the "
+                "checkpoint. A crash before step 3 replays batch N with the same offsets, and the files already "
+                "written are not listed in _spark_metadata, so readers ignore them. A crash between 3 and 4 "
+                "replays batch N but the sink sees it committed and writes nothing twice.",
+        "heading": "A micro-batch, step by step",
+        "time": "processing time",
+        "trigger": "a trigger every 2 s",
+        "batch": "batch {}",
+        "detail": "batch N in detail",
+        "spark": "Spark, batch N",
+        "spark_sub": "driver + tasks",
+        "ckpt_sub": "Spark’s checkpoint",
+        "out_sub": "data files + commit log",
+        "s1": "write offsets/N",
+        "s1_sub": "the plan: P0 120→180, …",
+        "s2a": "read that range",
+        "process": ["process: parse, validate,", "→ EUR, time zone"],
+        "s2b": "write part-*.parquet",
+        "s2b_sub": "new files in output/",
+        "s3": "write _spark_metadata/N",
+        "s3_sub": "lists the batch’s files",
+        "s4": "write commits/N",
+        "s4_sub": "batch N is done",
+        "crash_a": "Crash before 3",
+        "crash_a_text": ["offsets/N is there, commits/N", "is not: on restart Spark runs", "batch N again, same offsets.",
+                         "Files already written are not in", "_spark_metadata: readers skip them."],
+        "crash_b": "Crash between 3 and 4",
+        "crash_b_text": ["_spark_metadata/N is there: the", "replayed batch N writes no file", "(the sink sees it committed),",
+                         "then Spark writes commits/N."],
+        "so": "So",
+        "so_text": ["nothing is lost: Kafka keeps the", "messages, the plan names them;", "nothing counts twice: readers",
+                    "trust _spark_metadata, not", "a folder listing."],
+    },
+    "fr": {
+        "title": "Un micro-lot pas à pas : le point de contrôle (checkpoint) et la validation dans _spark_metadata",
+        "desc": "Un déclenchement toutes les 2 secondes lance un micro-lot. Lot N : 1) Spark écrit offsets/N "
+                "dans le point de contrôle (checkpoint), le plan des décalages Kafka qu’il va lire ; 2) il lit "
+                "exactement cette plage dans Kafka, la traite et écrit des fichiers Parquet part-* dans output/ ; "
+                "3) il valide output/_spark_metadata/N, la liste des fichiers du lot ; 4) il écrit commits/N dans "
+                "le point de contrôle. Un arrêt brutal avant l’étape 3 fait rejouer le lot N avec les mêmes "
+                "décalages, et les fichiers déjà écrits ne sont pas listés dans _spark_metadata : les lecteurs "
+                "les ignorent. Un arrêt entre 3 et 4 fait rejouer le lot N, mais le puits le voit déjà validé "
+                "et n’écrit rien deux fois.",
+        "heading": "Un micro-lot, pas à pas",
+        "time": "temps de traitement",
+        "trigger": "un déclenchement toutes les 2 s",
+        "batch": "lot {}",
+        "detail": "le lot N en détail",
+        "spark": "Spark, lot N",
+        "spark_sub": "driver + tâches",
+        "ckpt_sub": "point de contrôle",
+        "out_sub": "données + journal",
+        "s1": "écrire offsets/N",
+        "s1_sub": "le plan : P0 120→180, …",
+        "s2a": "lire cette plage",
+        "process": ["traiter : analyser, valider,", "→ EUR, fuseau horaire"],
+        "s2b": "écrire part-*.parquet",
+        "s2b_sub": "nouveaux fichiers",
+        "s3": "écrire _spark_metadata/N",
+        "s3_sub": "liste les fichiers du lot",
+        "s4": "écrire commits/N",
+        "s4_sub": "le lot N est terminé",
+        "crash_a": "Arrêt brutal avant 3",
+        "crash_a_text": ["offsets/N existe, commits/N non :", "au redémarrage, Spark rejoue le",
+                         "lot N avec les mêmes décalages.", "Les fichiers déjà écrits, absents",
+                         "de _spark_metadata, sont ignorés."],
+        "crash_b": "Arrêt brutal entre 3 et 4",
+        "crash_b_text": ["_spark_metadata/N existe : le lot N", "rejoué n’écrit aucun fichier (le",
+                         "puits (sink) le sait déjà validé),", "puis Spark écrit commits/N."],
+        "so": "Donc",
+        "so_text": ["rien n’est perdu : Kafka garde les", "messages, le plan les désigne ;",
+                    "rien n’est compté deux fois : on", "lit _spark_metadata, pas la liste",
+                    "des fichiers du dossier."],
+    },
+}
+
+
+def draw_micro_batches(lang: str) -> Canvas:
+    t = labels(MICRO_BATCHES, lang)
+    c = canvas("micro_batches", lang, 960, 690, t)
+    c.heading(t["heading"])
+    sstroke, sfill, sink = PALETTE["spark"]
+    mstroke, mfill, mink = PALETTE["minio"]
+
+    # 1. The timeline: a trigger every 2 s, each batch a bar; batch N split into its four steps
+    def tx(sec):
+        return 50 + sec * 100
+
+    axis = 116
+    c.line(tx(0), axis, tx(8.4), axis, color=INK, sw=1.5)
+    c.arrow([(tx(8.4), axis), (tx(8.6), axis)], color=INK, sw=1.5, head=8)
+    for sec in range(0, 9, 2):
+        c.line(tx(sec), axis - 4, tx(sec), axis + 4, color=INK, sw=1.5)
+        c.text(tx(sec), axis + 20, f"{sec} s", size=13, anchor="middle", color=MUTED)
+        c.polygon([(tx(sec) - 5, axis - 46), (tx(sec) + 5, axis - 46), (tx(sec), axis - 38)], fill=INK)
+    c.text(tx(8.6), axis - 10, t["time"], size=13, anchor="end", color=MUTED)
+    c.text(tx(0) - 6, axis - 54, t["trigger"], size=13, color=INK)
+    durations = {"N−1": 1.2, "N": 1.3, "N+1": 1.1, "N+2": 1.0}
+    steps = [0.2, 0.75, 0.15, 0.2]
+    for i, (name, d) in enumerate(durations.items()):
+        x = tx(2 * i)
+        if name == "N":
+            for k, part in enumerate(steps):
+                w = part * 100
+                c.rect(x, axis - 30, w, 24, fill=(sstroke, sfill, sstroke, sfill)[k], stroke=sstroke, sw=1.2, rx=0)
+                c.text(x + w / 2, axis - 13, str(k + 1), size=12, bold=True, anchor="middle",
+                       color=(WHITE, sink, WHITE, sink)[k])
+                x += w
+        else:
+            c.rect(x, axis - 30, d * 100, 24, fill=sfill, stroke=sstroke, sw=1.2, rx=3)
+            c.text(x + d * 100 / 2, axis - 13, t["batch"].format(name), size=12, anchor="middle", color=sink)
+    c.text(tx(2 + 1.3 / 2), axis + 20, t["batch"].format("N"), size=13, bold=True, anchor="middle", color=sink)
+
+    # 2. Batch N as a sequence: who writes what, in which order
+    c.rect(20, 150, 920, 384, fill="#FBFBFC", stroke=sstroke, sw=1.5, rx=10, dash="6 4")
+    c.text(36, 172, t["detail"], size=14, bold=True, color=sink)
+    lanes = {"kafka": 110, "spark": 330, "ckpt": 575, "out": 805}
+    head_y, end_y = 184, 520
+    c.box(lanes["kafka"] - 80, head_y, 160, 50, "kafka")
+    c.text(lanes["kafka"], head_y + 21, "Kafka", size=15, bold=True, anchor="middle", color=PALETTE["kafka"][2])
+    c.text(lanes["kafka"], head_y + 40, "transactions", size=13, mono=True, anchor="middle")
+    c.box(lanes["spark"] - 90, head_y, 180, 50, "spark")
+    c.text(lanes["spark"], head_y + 21, t["spark"], size=15, bold=True, anchor="middle", color=sink)
+    c.text(lanes["spark"], head_y + 40, t["spark_sub"], size=13, anchor="middle", color=MUTED)
+    c.box(lanes["ckpt"] - 95, head_y, 190, 50, "minio")
+    c.text(lanes["ckpt"], head_y + 21, "checkpoint/output/", size=14, bold=True, mono=True, anchor="middle", color=mink)
+    c.text(lanes["ckpt"], head_y + 40, t["ckpt_sub"], size=13, anchor="middle", color=MUTED)
+    c.box(lanes["out"] - 110, head_y, 220, 50, "minio")
+    c.text(lanes["out"], head_y + 21, "output/", size=14, bold=True, mono=True, anchor="middle", color=mink)
+    c.text(lanes["out"], head_y + 40, t["out_sub"], size=13, anchor="middle", color=MUTED)
+    for x in lanes.values():
+        c.line(x, head_y + 50, x, end_y, color="#A0AEC0", sw=1.5, dash="5 5")
+
+    sx = lanes["spark"]
+
+    def step(y, label, to, above, below=None, mono_below=False):
+        """A numbered write from Spark's lane to another lane, with its words above and below."""
+        c.badge(sx, y, label, "spark", r=12, size=13)
+        x2 = lanes[to]
+        c.arrow([(sx + 14, y), (x2 - 3, y)], color=mstroke, sw=2.2)
+        lo = sx + 16 if to == "ckpt" else lanes["ckpt"] + 10
+        c.text(lo, y - 8, above, size=14, bold=True, room=x2 - lo - 6)
+        if below:
+            c.text(lo, y + 19, below, size=13, color=MUTED, mono=mono_below, room=x2 - lo - 6)
+
+    step(268, "1", "ckpt", t["s1"], t["s1_sub"])
+    # 2: read the planned range, process, write the files
+    y = 320
+    c.badge(sx, y, "2", "spark", r=12, size=13)
+    c.arrow([(lanes["kafka"] + 3, y), (sx - 14, y)], color=PALETTE["kafka"][0], sw=2.2)
+    c.text(lanes["kafka"] + 12, y - 8, t["s2a"], size=14, bold=True, room=sx - lanes["kafka"] - 30)
+    c.text(lanes["kafka"] + 12, y + 19, "P0 [120, 180) …", size=13, mono=True, color=MUTED)
+    c.rect(sx - 6, y + 14, 12, 34, fill=sstroke, stroke=sstroke, rx=2)
+    c.lines(sx + 14, y + 30, t["process"], size=13, color=sink, room=lanes["ckpt"] - sx - 20)
+    y = 384
+    c.arrow([(sx + 8, y), (lanes["out"] - 3, y)], color=mstroke, sw=2.2)
+    c.text(lanes["ckpt"] + 10, y - 8, t["s2b"], size=14, bold=True, room=lanes["out"] - lanes["ckpt"] - 16)
+    c.text(lanes["ckpt"] + 10, y + 19, t["s2b_sub"], size=13, color=MUTED, room=lanes["out"] - lanes["ckpt"] - 16)
+    step(440, "3", "out", t["s3"], t["s3_sub"])
+    step(496, "4", "ckpt", t["s4"], t["s4_sub"])
+    # Where a crash may strike: the bolts match the notes below
+    for y, tag in ((412, "a"), (468, "b")):
+        c.bolt(sx - 44, y - 11, 22)
+        c.text(sx - 16, y + 5, tag, size=15, bold=True, color=BAD)
+
+    # 3. What a crash at a or b means, and the conclusion
+    y0 = 552
+    notes = [("a", t["crash_a"], t["crash_a_text"]), ("b", t["crash_b"], t["crash_b_text"]),
+             ("", t["so"], t["so_text"])]
+    for i, (tag, title, text) in enumerate(notes):
+        x = 20 + i * 310
+        c.rect(x, y0, 300, 124, fill=WHITE if tag else PALETTE["neutral"][1],
+               stroke=BAD if tag else PALETTE["neutral"][0], sw=1.5, rx=8)
+        if tag:
+            c.bolt(x + 10, y0 + 8, 20)
+            c.text(x + 36, y0 + 24, f"{tag} · {title}", size=14, bold=True, color=BAD, room=254)
+        else:
+            c.text(x + 12, y0 + 24, title, size=14, bold=True, room=276)
+        c.lines(x + 12, y0 + 46, text, size=13, leading=16, room=276)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
     "partitions_offsets": draw_partitions_offsets,
+    "micro_batches": draw_micro_batches,
 }
 
 
