@@ -811,11 +811,159 @@ def draw_micro_batches(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# watermark: event time vs processing time, 1-minute windows, the watermark and late events
+# ===========================================================================================
+
+WATERMARK = {
+    "en": {
+        "title": "Event time, 1-minute windows and a 10-minute watermark",
+        "desc": "Top: each transaction has an event time (in the message) and a processing time (when Spark "
+                "reads it); one from a phone that was offline arrives 8 minutes late. Bottom: the transactions "
+                "are counted in tumbling 1-minute windows of event time. The newest event time seen is 12:11:40, "
+                "so the watermark is 12:11:40 - 10 min = 12:01:40. Windows that end before the watermark are "
+                "final: written once in append mode, and their state is dropped. A late event at 12:03:10 is "
+                "still counted, its window is open; a late event at 12:00:30 is dropped, its window is final.",
+        "heading": "Event time, windows and the watermark",
+        "a": "Event time is not arrival time",
+        "event": "event time",
+        "event_sub": "in the message",
+        "proc": "processing time",
+        "proc_sub": "when Spark reads it",
+        "offline": "8 min late (a phone was offline)",
+        "b": "Counting per minute of event time, with a 10-minute watermark",
+        "windows": "1-minute windows",
+        "windows_sub": "(tumbling)",
+        "max": "newest event seen: 12:11:40",
+        "wm": "watermark = 12:11:40 − 10 min = 12:01:40",
+        "delay": "10 min",
+        "counted": "late, 12:03:10: counted",
+        "dropped": "late, 12:00:30: dropped",
+        "final": ["final: its end is behind the watermark; written once (append mode), state dropped"],
+        "open": ["open: kept in the state, its count can still change"],
+        "moves": ["The watermark only moves forward: Spark updates it after each micro-batch."],
+    },
+    "fr": {
+        "title": "Temps de l’événement, fenêtres de 1 minute et filigrane (watermark) de 10 minutes",
+        "desc": "En haut : chaque transaction a un temps de l’événement (dans le message) et un temps de "
+                "traitement (quand Spark la lit) ; celle d’un téléphone resté hors ligne arrive avec 8 minutes de "
+                "retard. En bas : les transactions sont comptées par fenêtres fixes de 1 minute du temps de "
+                "l’événement. Le plus récent événement vu date de 12:11:40, donc le filigrane (watermark) vaut "
+                "12:11:40 - 10 min = 12:01:40. Les fenêtres qui finissent avant le filigrane sont closes : écrites "
+                "une seule fois en mode append, leur état est supprimé. Un événement en retard daté 12:03:10 est "
+                "encore compté, sa fenêtre est ouverte ; un autre daté 12:00:30 est écarté, sa fenêtre est close.",
+        "heading": "Temps de l’événement, fenêtres et filigrane",
+        "a": "Le temps de l’événement n’est pas l’heure d’arrivée",
+        "event": "temps de l’événement",
+        "event_sub": "dans le message",
+        "proc": "temps de traitement",
+        "proc_sub": "quand Spark le lit",
+        "offline": "8 min de retard (téléphone hors ligne)",
+        "b": "Compter par minute du temps de l’événement, avec un filigrane de 10 minutes",
+        "windows": "fenêtres de 1 min",
+        "windows_sub": "(fixes, « tumbling »)",
+        "max": "événement le plus récent : 12:11:40",
+        "wm": "filigrane = 12:11:40 − 10 min = 12:01:40",
+        "delay": "10 min",
+        "counted": "en retard, 12:03:10 : compté",
+        "dropped": "en retard, 12:00:30 : écarté",
+        "final": ["close : sa fin est derrière le filigrane ; écrite une fois (mode append), état supprimé"],
+        "open": ["ouverte : gardée dans l’état, son total peut encore changer"],
+        "moves": ["Le filigrane ne fait qu’avancer : Spark le met à jour après chaque micro-lot."],
+    },
+}
+
+
+def draw_watermark(lang: str) -> Canvas:
+    t = labels(WATERMARK, lang)
+    c = canvas("watermark", lang, 960, 584, t)
+    c.heading(t["heading"])
+    sstroke, sfill, sink = PALETTE["spark"]
+    MW = 48                     # a minute's width
+
+    def x(minutes):             # minutes after 11:58 on the event-time axis
+        return 222 + minutes * MW
+
+    def clock(minutes):
+        m = 11 * 60 + 58 + minutes
+        return f"{int(m // 60)}:{int(m % 60):02d}"
+
+    # 1. Each event's time in the message, and when Spark reads it
+    c.text(24, 66, "1 · " + t["a"], size=15, bold=True)
+    ey, py = 116, 190
+    for y, name, sub in ((ey, t["event"], t["event_sub"]), (py, t["proc"], t["proc_sub"])):
+        c.line(x(0), y, x(14), y, color=INK, sw=1.5)
+        c.text(24, y - 2, name, size=14, bold=True, room=180)
+        c.text(24, y + 15, sub, size=13, color=MUTED, room=180)
+    for m in range(0, 15, 2):
+        c.line(x(m), ey - 4, x(m), ey + 4, color=INK)
+        c.text(x(m), ey - 10, clock(m), size=12, anchor="middle", color=MUTED)
+    for m in range(0, 15, 2):
+        c.line(x(m), py - 4, x(m), py + 4, color=INK)
+    events = [(0.6, 0.9), (1.5, 1.8), (2.3, 2.5), (3.4, 3.7), (4.6, 4.8), (6.2, 6.5), (7.4, 7.6), (8.3, 8.6),
+              (9.5, 9.8), (10.6, 10.8), (11.8, 12.1), (12.9, 13.1), (13.6, 13.85)]
+    for e, p in events:
+        c.line(x(e), ey + 4, x(p), py - 4, color="#A0AEC0", sw=1.2)
+        c.circle(x(e), ey, 4, fill=INK, stroke=INK)
+        c.circle(x(p), py, 4, fill=INK, stroke=INK)
+    late = (5.17, 13.3)
+    c.arrow([(x(late[0]), ey + 5), (x(late[1]), py - 5)], color=BAD, sw=2, head=9)
+    c.circle(x(late[0]), ey, 5, fill=BAD, stroke=BAD)
+    c.circle(x(late[1]), py, 5, fill=BAD, stroke=BAD)
+    c.text(x(late[1]) + 8, py + 20, t["offline"], size=13, bold=True, color=BAD, anchor="end")
+
+    # 2. Windows of event time, the newest event seen, the watermark, and two late events
+    c.text(24, 252, "2 · " + t["b"], size=15, bold=True)
+    top, h = 402, 48
+    newest, wm = 13 + 40 / 60, 3 + 40 / 60
+    counts = [6, 8, 7, 9, 5, 8, 7, 6, 9, 8, 7, 6, 8, 3]
+    for m, n in enumerate(counts):
+        final = m + 1 <= wm
+        if final:
+            c.rect(x(m) + 2, top, MW - 4, h, fill="#E2E8F0", stroke=LINE, sw=1.2, rx=3)
+            c.check_mark(x(m) + MW / 2 - 6, top + 6, 12)
+        else:
+            c.rect(x(m) + 2, top, MW - 4, h, fill=sfill, stroke=sstroke, sw=1.5, rx=3, dash="4 3")
+        c.text(x(m) + MW / 2, top + 38, str(n), size=14, bold=True, anchor="middle", color=INK if final else sink)
+    for m in range(15):
+        c.text(x(m), top + h + 18, clock(m), size=12, anchor="middle", color=MUTED)
+    c.text(24, top + 22, t["windows"], size=14, bold=True, room=180)
+    c.text(24, top + 40, t["windows_sub"], size=13, color=MUTED, room=180)
+
+    c.line(x(newest), 296, x(newest), top + h + 4, color=INK, sw=2)
+    c.text(x(newest) + 6, 290, t["max"], size=13, bold=True, anchor="end")
+    c.line(x(wm), 296, x(wm), top + h + 4, color=sstroke, sw=3, dash="7 4")
+    c.text(x(wm) - 6, 290, t["wm"], size=13, bold=True, color=sink, anchor="end")
+    c.arrow([(x(wm) + 4, 322), (x(newest) - 4, 322)], color=MUTED, sw=1.5, head=8, both=True)
+    c.text((x(wm) + x(newest)) / 2, 316, t["delay"], size=13, anchor="middle", color=MUTED)
+
+    for when, word, color, ok in ((5 + 10 / 60, t["counted"], OK, True), (2.5, t["dropped"], BAD, False)):
+        c.circle(x(when), 356, 5, fill=color, stroke=color)
+        if ok:
+            c.arrow([(x(when), 362), (x(when), top - 2)], color=color, sw=2, head=8)
+            c.text(x(when) + 10, 361, word, size=13, bold=True, color=color)
+        else:           # stopped before its window, which is already final
+            c.line(x(when), 362, x(when), top - 22, color=color, sw=2)
+            c.cross_mark(x(when) - 7, top - 20, 14)
+            c.text(x(when) - 10, 361, word, size=13, bold=True, color=color, anchor="end")
+
+    # Legend: final and open windows
+    y = top + h + 50
+    c.rect(24, y - 14, 34, 20, fill="#E2E8F0", stroke=LINE, sw=1.2, rx=3)
+    c.check_mark(35, y - 11, 11)
+    c.lines(68, y + 1, t["final"], size=13, room=860)
+    c.rect(24, y + 16, 34, 20, fill=sfill, stroke=sstroke, sw=1.5, rx=3, dash="4 3")
+    c.lines(68, y + 31, t["open"], size=13, room=860)
+    c.lines(24, y + 62, t["moves"], size=13, color=MUTED, room=900)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
     "partitions_offsets": draw_partitions_offsets,
     "micro_batches": draw_micro_batches,
+    "watermark": draw_watermark,
 }
 
 
