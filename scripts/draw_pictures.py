@@ -958,12 +958,153 @@ def draw_watermark(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# bucket_layout: the tree of s3://transactions/
+# ===========================================================================================
+
+BUCKET_LAYOUT = {
+    "en": {
+        "title": "What the lab writes in the bucket s3://transactions/",
+        "desc": "The bucket transactions on MinIO holds output/ (valid rows as Parquet, one folder per "
+                "event_date, and the _spark_metadata commit log), rejected/ (bad messages with their reason), "
+                "checkpoint/ (one folder per query with offsets/, commits/, sources/ and metadata, plus the "
+                "lab's lock and topic files), lake/ (Delta tables bronze, silver and gold, each with its "
+                "_delta_log) and models/fraud/<version>/ (the scoring model).",
+        "heading": "The bucket, folder by folder",
+        "root": "the lab’s bucket on MinIO, 127.0.0.1:9000",
+        "output": "valid rows, Parquet (Spark’s file sink)",
+        "event_date": "one folder per local date (partitionBy)",
+        "part": "files of one batch for that date",
+        "metadata_log": "the sink’s commit log: 0, 1, … 9.compact, 10…",
+        "rejected": "bad messages + reason (not partitioned)",
+        "checkpoint": "one folder per query, never shared",
+        "ckpt_output": "the output query’s checkpoint",
+        "offsets": "0, 1, … N: each batch’s plan",
+        "commits": "0, 1, … N: the batches done",
+        "sources": "where the query started in Kafka",
+        "metadata": "the query’s id",
+        "guards": "the lab’s guards: one query, same topic",
+        "ckpt_rejected": "the same, for the rejected query",
+        "lake": "Delta tables (stream --sink delta)",
+        "bronze": "every Kafka record as received",
+        "delta_log": "the table’s log: a reader follows it",
+        "v0": "version 0: the files it adds",
+        "v1": "version 1: one file per commit",
+        "v10": "the whole state at version 10",
+        "silver": "the columns of output/",
+        "silver_rejected": "the columns of rejected/",
+        "gold": "aggregates, kept current by the stream",
+        "models": "the fraud model, one folder per version",
+    },
+    "fr": {
+        "title": "Ce que le TP écrit dans le compartiment s3://transactions/",
+        "desc": "Le compartiment (bucket) transactions sur MinIO contient output/ (les lignes valides en "
+                "Parquet, un dossier par event_date, et le journal de validation _spark_metadata), rejected/ "
+                "(les messages rejetés avec leur motif), checkpoint/ (un dossier par requête avec offsets/, "
+                "commits/, sources/ et metadata, plus les fichiers de verrou et de topic du TP), lake/ (les "
+                "tables Delta bronze, silver et gold, chacune avec son _delta_log) et models/fraud/<version>/ "
+                "(le modèle de score).",
+        "heading": "Le compartiment (bucket), dossier par dossier",
+        "root": "le compartiment du TP sur MinIO, 127.0.0.1:9000",
+        "output": "lignes valides, Parquet (puits de fichiers)",
+        "event_date": "un dossier par date locale (partitionBy)",
+        "part": "les fichiers d’un lot pour cette date",
+        "metadata_log": "journal de validation : 0, 1, … 9.compact, 10…",
+        "rejected": "messages rejetés + motif (non partitionné)",
+        "checkpoint": "un dossier par requête, jamais partagé",
+        "ckpt_output": "point de contrôle de la requête output",
+        "offsets": "0, 1, … N : le plan de chaque lot",
+        "commits": "0, 1, … N : les lots terminés",
+        "sources": "d’où la requête est partie dans Kafka",
+        "metadata": "l’identifiant de la requête",
+        "guards": "garde-fous du TP : une seule requête, le même topic",
+        "ckpt_rejected": "idem, pour la requête rejected",
+        "lake": "tables Delta (stream --sink delta)",
+        "bronze": "chaque message Kafka tel que reçu",
+        "delta_log": "journal de la table : le lecteur le suit",
+        "v0": "version 0 : les fichiers ajoutés",
+        "v1": "version 1 : un fichier par validation",
+        "v10": "l’état complet à la version 10",
+        "silver": "les colonnes de output/",
+        "silver_rejected": "les colonnes de rejected/",
+        "gold": "agrégats, tenus à jour par le flux",
+        "models": "le modèle de fraude, un dossier par version",
+    },
+}
+MEDALS = {"bronze": "#A0612B", "silver": "#6B7785", "gold": "#A77F0C"}
+
+
+def draw_bucket_layout(lang: str) -> Canvas:
+    t = labels(BUCKET_LAYOUT, lang)
+    minio, spark, model = PALETTE["minio"][2], PALETTE["spark"][2], PALETTE["model"][2]
+    bronze, silver, gold = MEDALS["bronze"], MEDALS["silver"], MEDALS["gold"]
+    # (depth, name, is a folder, colour, note key); the colour says whose the thing is
+    rows = [
+        (0, "s3://transactions/", True, minio, "root"),
+        (1, "output/", True, minio, "output"),
+        (2, "event_date=2026-11-27/", True, minio, "event_date"),
+        (3, "part-00000-….snappy.parquet", False, minio, "part"),
+        (3, "part-00001-….snappy.parquet", False, minio, None),
+        (2, "event_date=2026-11-28/", True, minio, None),
+        (3, "part-00000-….snappy.parquet", False, minio, None),
+        (2, "_spark_metadata/", True, minio, "metadata_log"),
+        (1, "rejected/", True, minio, "rejected"),
+        (2, "part-00000-….snappy.parquet", False, minio, None),
+        (2, "_spark_metadata/", True, minio, None),
+        (1, "checkpoint/", True, spark, "checkpoint"),
+        (2, "output/", True, spark, "ckpt_output"),
+        (3, "offsets/", True, spark, "offsets"),
+        (3, "commits/", True, spark, "commits"),
+        (3, "sources/0/", True, spark, "sources"),
+        (3, "metadata", False, spark, "metadata"),
+        (3, "_lab_lock.json, _lab_source.json", False, spark, "guards"),
+        (2, "rejected/", True, spark, "ckpt_rejected"),
+        (1, "lake/", True, minio, "lake"),
+        (2, "bronze/transactions/", True, bronze, "bronze"),
+        (3, "_delta_log/", True, bronze, "delta_log"),
+        (4, "00000000000000000000.json", False, bronze, "v0"),
+        (4, "00000000000000000001.json", False, bronze, "v1"),
+        (4, "00000000000000000010.checkpoint.parquet", False, bronze, "v10"),
+        (3, "part-00000-….snappy.parquet", False, bronze, None),
+        (2, "silver/transactions/", True, silver, "silver"),
+        (2, "silver/rejected/", True, silver, "silver_rejected"),
+        (2, "gold/<name>/", True, gold, "gold"),
+        (1, "models/fraud/<version>/", True, model, "models"),
+    ]
+    pitch, y0, indent, note_x = 22, 74, 26, 476
+    c = canvas("bucket_layout", lang, 960, y0 + len(rows) * pitch + 10, t)
+    c.heading(t["heading"])
+    for i, (depth, name, folder, color, note) in enumerate(rows):
+        y = y0 + i * pitch
+        if depth == 1:          # a band behind each top-level folder's rows, so the eye finds its subtree
+            n = next((j for j in range(i + 1, len(rows)) if rows[j][0] <= 1), len(rows)) - i
+            c.rect(16, y - 15, 928, n * pitch - 2, fill="#F7F8FA", stroke="#E2E8F0", sw=1, rx=6)
+    for i, (depth, name, folder, color, note) in enumerate(rows):
+        y = y0 + i * pitch
+        x = 24 + depth * indent
+        if depth:               # the branch from the parent's line
+            parent = max(j for j in range(i) if rows[j][0] == depth - 1)
+            px = 24 + (depth - 1) * indent + 8
+            c.line(px, y0 + parent * pitch + 5, px, y - 4, color="#A0AEC0", sw=1.2)
+            c.line(px, y - 4, x - 3, y - 4, color="#A0AEC0", sw=1.2)
+        if folder:
+            c.folder(x, y - 12, color)
+        else:
+            c.file_icon(x + 3, y - 13, color)
+        c.text(x + 24, y, name, size=15 if depth == 0 else 14 if folder else 13, mono=True, bold=folder, color=color,
+               room=note_x - x - 34)
+        if note:
+            c.text(note_x, y, t[note], size=13, color=MUTED, room=940 - note_x)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
     "partitions_offsets": draw_partitions_offsets,
     "micro_batches": draw_micro_batches,
     "watermark": draw_watermark,
+    "bucket_layout": draw_bucket_layout,
 }
 
 
