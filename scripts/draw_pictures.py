@@ -1098,6 +1098,165 @@ def draw_bucket_layout(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# parquet_file: row groups, column chunks, pages, the footer, and what a query reads
+# ===========================================================================================
+
+PARQUET_FILE = {
+    "en": {
+        "title": "Inside a Parquet file: row groups, column chunks, pages and the footer",
+        "desc": "A table of eight transactions with four columns is stored as a Parquet file: two row groups of "
+                "four rows; in each row group, one column chunk per column, split into pages; at the end, a "
+                "footer with the schema and, per column chunk, its position and min/max statistics. The query "
+                "SELECT devise, SUM(montant_eur) WHERE montant_eur > 1000 reads the footer, skips row group 0 "
+                "because its max montant_eur is 870, and in row group 1 reads only 2 of the 4 column chunks.",
+        "heading": "Inside a Parquet file",
+        "table": "The rows",
+        "rg": ["row", "group"],
+        "file": "The file: column after column, in each row group",
+        "rg0": "row group 0 · rows 1–4",
+        "rg1": "row group 1 · rows 5–8",
+        "skipped": "skipped",
+        "page": "page",
+        "footer": "footer, read first",
+        "schema": "schema: names and types of the columns",
+        "stats": "per column chunk: position, min / max, nulls",
+        "stat0": "row group 0  montant_eur  min 7.99  max 870.00",
+        "stat1": "row group 1  montant_eur  min 15.00  max 4200.00",
+        "query": "A query",
+        "q1": "read the footer, at the end of the file",
+        "q2": "row group 0: max 870 ≤ 1000, skipped",
+        "q3": "row group 1: read 2 column chunks of 4",
+        "why": ["Columnar: a query reads the columns it needs,", "and min / max lets it skip whole row groups.",
+                "A CSV or JSON file is read from end to end."],
+        "legend_read": "read",
+        "legend_skip": "not read",
+    },
+    "fr": {
+        "title": "L’intérieur d’un fichier Parquet : groupes de lignes, blocs de colonnes, pages et pied de fichier",
+        "desc": "Une table de huit transactions à quatre colonnes est stockée dans un fichier Parquet : deux "
+                "groupes de lignes (row groups) de quatre lignes ; dans chaque groupe, un bloc par colonne "
+                "(column chunk), découpé en pages ; à la fin, un pied de fichier (footer) avec le schéma et, pour "
+                "chaque bloc, sa position et ses statistiques min/max. La requête SELECT devise, "
+                "SUM(montant_eur) WHERE montant_eur > 1000 lit le pied, saute le groupe 0 car son montant_eur "
+                "maximal vaut 870, et ne lit dans le groupe 1 que 2 blocs de colonnes sur 4.",
+        "heading": "L’intérieur d’un fichier Parquet",
+        "table": "Les lignes",
+        "rg": ["groupe", "de lignes"],
+        "file": "Le fichier : colonne après colonne, par groupe",
+        "rg0": "groupe de lignes 0 · lignes 1 à 4",
+        "rg1": "groupe de lignes 1 · lignes 5 à 8",
+        "skipped": "sauté",
+        "page": "page",
+        "footer": "pied de fichier (footer), lu en premier",
+        "schema": "schéma : noms et types des colonnes",
+        "stats": "par bloc de colonne : position, min / max, nuls",
+        "stat0": "groupe 0  montant_eur  min 7.99  max 870.00",
+        "stat1": "groupe 1  montant_eur  min 15.00  max 4200.00",
+        "query": "Une requête",
+        "q1": "lire le pied, à la fin du fichier",
+        "q2": "groupe 0 : max 870 ≤ 1000, sauté",
+        "q3": "groupe 1 : lire 2 blocs de colonnes sur 4",
+        "why": ["En colonnes : une requête lit les colonnes utiles,", "et min / max lui fait sauter des groupes entiers.",
+                "Un fichier CSV ou JSON se lit d’un bout à l’autre."],
+        "legend_read": "lu",
+        "legend_skip": "non lu",
+    },
+}
+COLUMNS = [("transaction_id", "#475569", "#E2E8F0", 112), ("devise", "#0E7490", "#CFFAFE", 64),
+           ("montant_eur", "#B45309", "#FEF3C7", 100), ("event_time", "#6D28D9", "#EDE9FE", 84)]
+ROWS = [("1001", "EUR", "12.50", "22:40:31"), ("1002", "USD", "870.00", "22:40:33"),
+        ("1003", "GBP", "45.10", "22:40:34"), ("1004", "EUR", "7.99", "22:40:36"),
+        ("1005", "JPY", "4200.00", "22:40:37"), ("1006", "EUR", "15.00", "22:40:39"),
+        ("1007", "CHF", "1320.40", "22:40:40"), ("1008", "EUR", "64.90", "22:40:42")]
+
+
+def draw_parquet_file(lang: str) -> Canvas:
+    t = labels(PARQUET_FILE, lang)
+    c = canvas("parquet_file", lang, 960, 584, t)
+    c.heading(t["heading"])
+
+    # The rows, as a reader of the table sees them
+    x0, y0, rh, gw = 24, 84, 24, 72
+    c.text(x0, 68, t["table"], size=15, bold=True)
+    c.rect(x0, y0, gw, 30, fill=PALETTE["neutral"][1], stroke=LINE, sw=1, rx=0)
+    c.lines(x0 + gw / 2, y0 + 13, t["rg"], size=12, leading=13, anchor="middle", color=MUTED, room=gw - 4)
+    x = x0 + gw
+    for name, ink, bg, w in COLUMNS:
+        c.rect(x, y0, w, 30, fill=bg, stroke=ink, sw=1, rx=0)
+        c.text(x + 6, y0 + 20, name, size=12, mono=True, bold=True, color=ink, room=w - 8)
+        x += w
+    for g in range(2):
+        c.rect(x0, y0 + 30 + g * 4 * rh, gw, 4 * rh, fill=PALETTE["neutral"][1], stroke=LINE, sw=1, rx=0)
+        c.text(x0 + gw / 2, y0 + 30 + g * 4 * rh + 2 * rh + 6, str(g), size=16, bold=True, anchor="middle")
+    for r, row in enumerate(ROWS):
+        x, y = x0 + gw, y0 + 30 + r * rh
+        for (name, ink, bg, w), value in zip(COLUMNS, row):
+            c.rect(x, y, w, rh, fill=WHITE, stroke="#CBD5E0", sw=1, rx=0)
+            c.text(x + w - 6, y + 17, value, size=12, mono=True, anchor="end")
+            x += w
+    table_right = x0 + gw + sum(w for *_, w in COLUMNS)
+    c.line(x0, y0 + 30 + 4 * rh, table_right, y0 + 30 + 4 * rh, color=INK, sw=2)
+
+    # The file: magic, two row groups of column chunks split in pages, the footer, magic
+    fx, fw = 500, 440
+    c.text(fx, 68, t["file"], size=15, bold=True, room=fw)
+    c.arrow([(table_right + 8, 190), (fx - 8, 190)], color=INK, sw=2.5)
+
+    def magic(y):
+        c.rect(fx, y, fw, 18, fill="#EDF2F7", stroke=LINE, sw=1, rx=3)
+        c.text(fx + fw / 2, y + 14, "PAR1", size=12, mono=True, bold=True, anchor="middle", color=MUTED)
+
+    magic(84)
+    for g, (y, title) in enumerate(((110, t["rg0"]), (268, t["rg1"]))):
+        skipped = g == 0
+        c.rect(fx, y, fw, 150, fill="#F7F8FA", stroke=LINE, sw=1.5, rx=6, dash="6 4" if skipped else None)
+        c.badge(fx + 16, y + 18, str(g + 2), "neutral", r=10, size=12)
+        w = c.text(fx + 32, y + 23, title, size=14, bold=True, room=fw - 120)
+        if skipped:
+            c.text(fx + 40 + w, y + 23, t["skipped"], size=14, bold=True, color=BAD)
+        for k, (name, ink, bg, _) in enumerate(COLUMNS):
+            cy = y + 36 + k * 27
+            read = not skipped and name in ("devise", "montant_eur")
+            c.text(fx + 12, cy + 16, name, size=12, mono=True, bold=read, color=ink if read else LINE)
+            bx, bw = fx + 132, fw - 144
+            c.rect(bx, cy, bw, 22, fill=bg if read else WHITE, stroke=ink if read else "#A0AEC0", sw=1.5 if read else 1,
+                   rx=3, dash=None if read else "4 3")
+            for p in range(3):
+                if p:
+                    c.line(bx + p * bw / 3, cy + 3, bx + p * bw / 3, cy + 19, color=ink if read else "#A0AEC0", sw=1)
+                c.text(bx + (p + .5) * bw / 3, cy + 16, t["page"], size=12, anchor="middle",
+                       color=ink if read else "#A0AEC0")
+    fy = 426
+    c.rect(fx, fy, fw, 126, fill="#EDF2F7", stroke=INK, sw=1.5, rx=6)
+    c.badge(fx + 16, fy + 18, "1", "neutral", r=10, size=12)
+    c.text(fx + 32, fy + 23, t["footer"], size=14, bold=True, room=fw - 44)
+    c.text(fx + 12, fy + 46, t["schema"], size=13, room=fw - 24)
+    c.text(fx + 12, fy + 66, t["stats"], size=13, room=fw - 24)
+    c.text(fx + 12, fy + 92, t["stat0"], size=12, mono=True, color=COLUMNS[2][1], room=fw - 24)
+    c.text(fx + 12, fy + 112, t["stat1"], size=12, mono=True, color=COLUMNS[2][1], room=fw - 24)
+    magic(fy + 132)
+
+    # The query, and what it reads
+    qy = 336
+    c.text(x0, qy, t["query"], size=15, bold=True)
+    c.rect(x0, qy + 10, table_right - x0, 50, fill="#F7F8FA", stroke=LINE, sw=1, rx=6)
+    c.text(x0 + 12, qy + 31, "SELECT devise, SUM(montant_eur)", size=13, mono=True, bold=True)
+    c.text(x0 + 12, qy + 50, "WHERE montant_eur > 1000", size=13, mono=True, bold=True)
+    for i, key in enumerate(("q1", "q2", "q3")):
+        y = qy + 86 + i * 26
+        c.badge(x0 + 10, y - 5, str(i + 1), "neutral", r=10, size=12)
+        c.text(x0 + 28, y, t[key], size=14, room=table_right - x0 - 28)
+    c.lines(x0, qy + 176, t["why"], size=13, color=MUTED, leading=18, room=table_right - x0)
+    # legend of the chunks' two looks
+    ly = qy + 236
+    c.rect(x0, ly - 12, 28, 16, fill=COLUMNS[1][2], stroke=COLUMNS[1][1], sw=1.5, rx=3)
+    c.text(x0 + 36, ly + 1, t["legend_read"], size=13)
+    c.rect(x0 + 110, ly - 12, 28, 16, fill=WHITE, stroke="#A0AEC0", sw=1, rx=3, dash="4 3")
+    c.text(x0 + 146, ly + 1, t["legend_skip"], size=13)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
@@ -1105,6 +1264,7 @@ PICTURES = {
     "micro_batches": draw_micro_batches,
     "watermark": draw_watermark,
     "bucket_layout": draw_bucket_layout,
+    "parquet_file": draw_parquet_file,
 }
 
 
