@@ -224,6 +224,8 @@ class Canvas:
     def text(self, x, y, s, *, size=14, bold=False, mono=False, italic=False, color=INK, anchor="start",
              room=None, check_overlap=True):
         """One line of text with its baseline at y. `room`: the width it must fit in."""
+        if s != s.strip(" ") or "  " in s:
+            raise LayoutError(f"{self.name} ({self.lang}): {s!r}: SVG would drop these spaces")
         if self.lang == "fr" and not mono:
             s = french_spaces(s)
         w = text_width(s, size, bold, mono)
@@ -267,7 +269,11 @@ class Canvas:
                               f"it has {room:.0f}")
         for t, st in pieces:
             st = {"size": size, "color": color, **st}
-            x += self.text(x, y, t, **st)
+            # SVG drops a text's leading and trailing spaces: step over them instead of drawing them
+            lead, trail = len(t) - len(t.lstrip(" ")), len(t) - len(t.rstrip(" "))
+            space = text_width(" ", st["size"], st.get("bold", False), st.get("mono", False))
+            x += lead * space
+            x += self.text(x, y, t.strip(" "), **st) + trail * space
         return total
 
     def lines(self, x, y, texts, *, size=14, leading=None, **kw):
@@ -1120,8 +1126,8 @@ PARQUET_FILE = {
         "footer": "footer, read first",
         "schema": "schema: names and types of the columns",
         "stats": "per column chunk: position, min / max, nulls",
-        "stat0": "row group 0  montant_eur  min 7.99  max 870.00",
-        "stat1": "row group 1  montant_eur  min 15.00  max 4200.00",
+        "stat0": "row group 0 · montant_eur: min 7.99, max 870.00",
+        "stat1": "row group 1 · montant_eur: min 15.00, max 4200.00",
         "query": "A query",
         "q1": "read the footer, at the end of the file",
         "q2": "row group 0: max 870 ≤ 1000, skipped",
@@ -1150,8 +1156,8 @@ PARQUET_FILE = {
         "footer": "pied de fichier (footer), lu en premier",
         "schema": "schéma : noms et types des colonnes",
         "stats": "par bloc de colonne : position, min / max, nuls",
-        "stat0": "groupe 0  montant_eur  min 7.99  max 870.00",
-        "stat1": "groupe 1  montant_eur  min 15.00  max 4200.00",
+        "stat0": "groupe 0 · montant_eur : min 7.99, max 870.00",
+        "stat1": "groupe 1 · montant_eur : min 15.00, max 4200.00",
         "query": "Une requête",
         "q1": "lire le pied, à la fin du fichier",
         "q2": "groupe 0 : max 870 ≤ 1000, sauté",
@@ -1257,6 +1263,158 @@ def draw_parquet_file(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# lake_medallion: one streaming pass writing bronze, silver and gold Delta tables
+# ===========================================================================================
+
+LAKE_MEDALLION = {
+    "en": {
+        "title": "The data lake: one streaming query writes the bronze, silver and gold Delta tables",
+        "desc": "One streaming query reads each Kafka message once. In foreachBatch, for each micro-batch N it "
+                "appends the raw records to bronze/transactions, classifies each message once into "
+                "silver/transactions or silver/rejected, and updates the gold aggregates. Every write carries "
+                "txnAppId (the query's id) and txnVersion = N, so a replayed batch writes nothing twice. Each "
+                "table keeps a _delta_log: one JSON file per commit, and a checkpoint Parquet file every 10 "
+                "versions; readers follow the log, and can read an older version (time travel).",
+        "heading": "The data lake: bronze, silver, gold in one pass",
+        "kafka_note": ["each message", "is read once"],
+        "query": "One streaming query",
+        "per_batch": "for each micro-batch N:",
+        "s1": ["append the raw records"],
+        "s2": ["classify each message", "once: valid or rejected"],
+        "s3": ["update the aggregates"],
+        "every": "every write carries",
+        "replay": ["a replayed batch N: Delta", "sees version N of this", "query done, writes nothing"],
+        "lake": "Delta tables",
+        "bronze": "raw",
+        "bronze_text": "every Kafka record, as received",
+        "silver": "clean",
+        "silver_text": "valid rows, the columns of output/",
+        "rejected": "clean",
+        "rejected_text": "rejected messages + reason",
+        "gold": "aggregated",
+        "gold_text": "totals in EUR, read by dashboards",
+        "log": "A table’s _delta_log/: one JSON file per commit (version)",
+        "v": "version {}",
+        "v10": "version 10 + checkpoint",
+        "inside": "inside version 1:",
+        "checkpoint": ["the state of all the table’s files:", "a reader starts here, not at 0"],
+        "travel": "time travel: versionAsOf 1 reads the table as it was then",
+    },
+    "fr": {
+        "title": "Le lac de données : une seule requête de flux écrit les tables Delta bronze, silver et gold",
+        "desc": "Une seule requête de flux lit chaque message Kafka une fois. Dans foreachBatch, pour chaque "
+                "micro-lot N, elle ajoute les messages bruts à bronze/transactions, classe chaque message une "
+                "fois dans silver/transactions ou silver/rejected, et met à jour les agrégats gold. Chaque "
+                "écriture porte txnAppId (l’identifiant de la requête) et txnVersion = N : un lot rejoué "
+                "n’écrit rien deux fois. Chaque table tient un _delta_log : un fichier JSON par validation "
+                "(commit), et un point de contrôle Parquet toutes les 10 versions ; les lecteurs suivent le "
+                "journal et peuvent lire une version plus ancienne (voyage dans le temps).",
+        "heading": "Le lac de données : bronze, silver, gold en un passage",
+        "kafka_note": ["chaque message", "est lu une fois"],
+        "query": "Une seule requête de flux",
+        "per_batch": "pour chaque micro-lot N :",
+        "s1": ["ajouter les messages bruts"],
+        "s2": ["classer chaque message une", "fois : valide ou rejeté"],
+        "s3": ["mettre à jour les agrégats"],
+        "every": "chaque écriture porte",
+        "replay": ["un lot N rejoué : Delta voit", "la version N de cette requête", "déjà faite, n’écrit rien"],
+        "lake": "tables Delta",
+        "bronze": "brut",
+        "bronze_text": "chaque message Kafka, tel que reçu",
+        "silver": "nettoyé",
+        "silver_text": "lignes valides, colonnes de output/",
+        "rejected": "nettoyé",
+        "rejected_text": "messages rejetés + motif",
+        "gold": "agrégé",
+        "gold_text": "totaux en EUR, lus par les tableaux de bord",
+        "log": "Le _delta_log/ d’une table : un fichier JSON par validation (version)",
+        "v": "version {}",
+        "v10": "version 10 + point de contrôle",
+        "inside": "dans la version 1 :",
+        "checkpoint": ["l’état de tous les fichiers de la table :", "un lecteur part de là, pas de 0"],
+        "travel": "voyage dans le temps : versionAsOf 1 lit la table telle qu’elle était",
+    },
+}
+
+
+def draw_lake_medallion(lang: str) -> Canvas:
+    t = labels(LAKE_MEDALLION, lang)
+    c = canvas("lake_medallion", lang, 960, 752, t)
+    c.heading(t["heading"])
+    sstroke, _, sink = PALETTE["spark"]
+    mstroke, _, mink = PALETTE["minio"]
+    qx, qw = 190, 270               # the query's box
+    lx, lw = 506, 434               # the lake's frame
+    cx, cw = lx + 16, lw - 32       # the tables' cards
+
+    # The lake's four tables, one card each, in their medal's colour
+    c.rect(lx, 56, lw, 362, fill="#FDF7F8", stroke=mstroke, sw=1.5, rx=10, dash="6 4")
+    c.runs(lx + 14, 82, [("s3://transactions/lake/", {"mono": True, "bold": True, "color": mink}),
+                         (" · " + t["lake"], {"color": mink, "bold": True})], size=14, room=lw - 28)
+    tables = [("bronze/transactions", "bronze", t["bronze"], t["bronze_text"], 124),
+              ("silver/transactions", "silver", t["silver"], t["silver_text"], 194),
+              ("silver/rejected", "silver", t["rejected"], t["rejected_text"], 262),
+              ("gold/<name>", "gold", t["gold"], t["gold_text"], 340)]
+    for name, medal, level, text, y in tables:
+        color = MEDALS[medal]
+        c.rect(cx, y, cw, 58, fill=WHITE, stroke=color, sw=1.8, rx=6)
+        c.rect(cx, y, 8, 58, fill=color, stroke=color, sw=1, rx=2)
+        w = c.text(cx + 18, y + 22, name, size=14, mono=True, bold=True, color=color)
+        c.text(cx + 26 + w, y + 22, "· " + level, size=13, color=color)
+        c.folder(cx + cw - 112, y + 10, color, w=16, h=12)
+        c.text(cx + cw - 90, y + 21, "_delta_log/", size=12, mono=True, color=MUTED)
+        c.text(cx + 18, y + 45, text, size=13, color=MUTED, room=cw - 28)
+
+    # Kafka, read once
+    c.box(20, 196, 124, 128, "kafka", "Kafka")
+    c.text(32, 244, "transactions", size=13, mono=True, bold=True)
+    c.lines(32, 276, t["kafka_note"], size=12, color=MUTED, room=104)
+    c.arrow([(148, 260), (qx - 4, 260)], color=INK, sw=2.5)
+
+    # The query: one pass, three writes per micro-batch, each tagged with the batch id
+    c.box(qx, 56, qw, 478, "spark", t["query"], size=15)
+    c.text(qx + 12, 104, "foreachBatch(batch, N)", size=13, mono=True, bold=True, color=sink)
+    c.text(qx + 12, 124, t["per_batch"], size=13, color=MUTED, room=qw - 24)
+    for label, words, y, targets in (("1", t["s1"], 156, [151]), ("2", t["s2"], 226, [221, 289]),
+                                     ("3", t["s3"], 372, [367])):
+        c.badge(qx + 22, y - 5, label, "spark")
+        c.lines(qx + 40, y, words, size=13, room=qw - 52)
+        c.arrow([(qx + qw + 4, targets[0]), (cx - 4, targets[0])], color=INK, sw=2.2)
+        for ty in targets[1:]:      # the second silver table: a branch down from the first arrow
+            c.arrow([(qx + qw + 24, targets[0]), (qx + qw + 24, ty), (cx - 4, ty)], color=INK, sw=2.2)
+    c.line(qx + 12, 402, qx + qw - 12, 402, color=sstroke, sw=1)
+    c.text(qx + 12, 424, t["every"], size=13, room=qw - 24)
+    c.text(qx + 12, 444, "txnAppId = <query id>", size=13, mono=True, bold=True, color=sink)
+    c.text(qx + 12, 462, "txnVersion = N", size=13, mono=True, bold=True, color=sink)
+    c.lines(qx + 12, 488, t["replay"], size=13, leading=16, room=qw - 24)
+
+    # One table's log, commit after commit
+    y0 = 552
+    c.rect(20, y0, 920, 186, fill=PALETTE["neutral"][1], stroke=PALETTE["neutral"][0], sw=1.2, rx=8)
+    c.text(36, y0 + 26, t["log"], size=14, bold=True, room=888)
+    entries = [(76, "…000.json", t["v"].format(0)), (206, "…001.json", t["v"].format(1)),
+               (336, "…002.json", t["v"].format(2)), (436, "…", None),
+               (596, "…010.checkpoint.parquet", t["v10"]), (786, "…011.json", t["v"].format(11))]
+    for i, (x, name, version) in enumerate(entries):
+        if version:
+            c.file_icon(x - 9, y0 + 40, MEDALS["bronze"], w=18, h=22)
+            c.text(x, y0 + 80, name, size=12, mono=True, anchor="middle", bold=True)
+            c.text(x, y0 + 96, version, size=12, anchor="middle", color=MUTED)
+        else:
+            c.text(x, y0 + 56, name, size=16, anchor="middle", bold=True, color=MUTED)
+        if i:
+            c.arrow([(entries[i - 1][0] + 22, y0 + 51), (x - 22, y0 + 51)], color=LINE, sw=1.5, head=7)
+    # what a commit holds, and what a checkpoint is for
+    c.text(36, y0 + 124, t["inside"], size=13, bold=True, room=170)
+    c.text(36, y0 + 142, '{"txn": {"appId": "<query id>", "version": 1}}', size=12, mono=True,
+           color=PALETTE["spark"][2])
+    c.text(36, y0 + 158, '{"add": {"path": "part-00000-….parquet", …}}', size=12, mono=True)
+    c.lines(506, y0 + 124, t["checkpoint"], size=13, leading=17, room=420)
+    c.text(36, y0 + 178, t["travel"], size=13, color=MUTED, room=888)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
@@ -1265,6 +1423,7 @@ PICTURES = {
     "watermark": draw_watermark,
     "bucket_layout": draw_bucket_layout,
     "parquet_file": draw_parquet_file,
+    "lake_medallion": draw_lake_medallion,
 }
 
 
