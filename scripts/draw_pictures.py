@@ -1415,6 +1415,154 @@ def draw_lake_medallion(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# monitoring: Prometheus scraping every component; Grafana and the notebook reading it; the alert
+# ===========================================================================================
+
+MONITORING = {
+    "en": {
+        "title": "Monitoring: Prometheus scrapes Kafka, MinIO, the Spark driver and the producer",
+        "desc": "Prometheus (127.0.0.1:9090) pulls the /metrics page of each component: the Kafka broker "
+                "through its JMX exporter (127.0.0.1:9404), MinIO (127.0.0.1:9000), the Spark driver in the "
+                "notebook kernel (127.0.0.1:4040) and the producer while it runs (127.0.0.1:9101). It keeps the "
+                "history, evaluates recording rules and an alert. Grafana (Docker Compose, 127.0.0.1:3000) and "
+                "the notebook read it with PromQL over its HTTP API. The alert goes from inactive to pending "
+                "when the stream falls behind, fires after 30 seconds, and resolves when the stream catches up.",
+        "heading": "Monitoring: who exposes what, who reads it",
+        "kafka": "Kafka broker",
+        "kafka_how": "JMX exporter (a Java agent)",
+        "kafka_what": "messages in per second, JVM heap",
+        "minio": "MinIO",
+        "minio_how": "built in",
+        "minio_what": "bytes and objects in the bucket",
+        "spark": "Spark driver (notebook kernel)",
+        "spark_how": "while a session runs",
+        "spark_what": "input vs processing rate, batch time",
+        "producer": "Producer",
+        "producer_how": "while produce runs",
+        "producer_what": "messages sent, failures",
+        "prom_text": ["pulls (scrapes) the", "/metrics page of", "each target"],
+        "prom_keeps": ["keeps the history:", "one time series", "per metric and label"],
+        "rules": "rules",
+        "rules_text": ["recording rules", "an alert: stream", "falling behind"],
+        "promql": "PromQL",
+        "grafana": "Grafana",
+        "grafana_text": ["Docker Compose only,", "dashboards, read-only"],
+        "notebook": "The notebook",
+        "notebook_text": ["HTTP API → pandas", "→ matplotlib plots"],
+        "alert": "The alert’s life: the stream falls behind (lag growing for 30 s)",
+        "inactive": "inactive",
+        "pending": "pending",
+        "firing": "firing",
+        "resolved": "resolved",
+        "stopped": "query stopped, producer still sending",
+        "restarted": "query restarted: the lag falls",
+        "for": "30 s",
+    },
+    "fr": {
+        "title": "Supervision : Prometheus collecte les métriques de Kafka, MinIO, du driver Spark et du producteur",
+        "desc": "Prometheus (127.0.0.1:9090) vient lire la page /metrics de chaque composant : le broker Kafka "
+                "via son exportateur JMX (127.0.0.1:9404), MinIO (127.0.0.1:9000), le driver Spark dans le noyau "
+                "du notebook (127.0.0.1:4040) et le producteur pendant qu’il tourne (127.0.0.1:9101). Il garde "
+                "l’historique, évalue des règles d’enregistrement et une alerte. Grafana (Docker Compose, "
+                "127.0.0.1:3000) et le notebook l’interrogent en PromQL par son API HTTP. L’alerte passe "
+                "d’inactive à en attente quand le flux prend du retard, se déclenche au bout de 30 secondes, et "
+                "se résout quand le flux a rattrapé son retard.",
+        "heading": "Supervision : qui expose quoi, qui le lit",
+        "kafka": "Broker Kafka",
+        "kafka_how": "exportateur JMX (agent Java)",
+        "kafka_what": "messages reçus par seconde, tas JVM",
+        "minio": "MinIO",
+        "minio_how": "intégré",
+        "minio_what": "octets et objets du compartiment",
+        "spark": "Driver Spark (noyau du notebook)",
+        "spark_how": "tant qu’une session tourne",
+        "spark_what": "débit d’entrée et de traitement, durée des lots",
+        "producer": "Producteur",
+        "producer_how": "tant que produce tourne",
+        "producer_what": "messages envoyés, échecs",
+        "prom_text": ["vient lire (scrape)", "la page /metrics de", "chaque cible"],
+        "prom_keeps": ["garde l’historique :", "une série temporelle", "par métrique et label"],
+        "rules": "règles",
+        "rules_text": ["règles d’enregistrement", "une alerte : le flux", "prend du retard"],
+        "promql": "PromQL",
+        "grafana": "Grafana",
+        "grafana_text": ["Docker Compose seulement,", "tableaux de bord"],
+        "notebook": "Le notebook",
+        "notebook_text": ["API HTTP → pandas", "→ graphiques matplotlib"],
+        "alert": "La vie de l’alerte : le flux prend du retard (un retard qui croît pendant 30 s)",
+        "inactive": "inactive",
+        "pending": "en attente",
+        "firing": "déclenchée",
+        "resolved": "résolue",
+        "stopped": "requête arrêtée, le producteur envoie toujours",
+        "restarted": "requête relancée : le retard baisse",
+        "for": "30 s",
+    },
+}
+
+
+def draw_monitoring(lang: str) -> Canvas:
+    t = labels(MONITORING, lang)
+    c = canvas("monitoring", lang, 960, 606, t)
+    c.heading(t["heading"])
+    pstroke, pfill, pink = PALETTE["prometheus"]
+
+    # The targets, each with its /metrics address
+    targets = [("kafka", t["kafka"], t["kafka_how"], "127.0.0.1:9404/metrics", t["kafka_what"]),
+               ("minio", t["minio"], t["minio_how"], "127.0.0.1:9000/minio/v2/metrics/cluster", t["minio_what"]),
+               ("spark", t["spark"], t["spark_how"], "127.0.0.1:4040/metrics/prometheus", t["spark_what"]),
+               ("producer", t["producer"], t["producer_how"], "127.0.0.1:9101/metrics", t["producer_what"])]
+    tx, tw, th = 20, 330, 86
+    px, pw, py, ph = 414, 224, 64, 374
+    for i, (kind, name, how, address, what) in enumerate(targets):
+        y = 64 + i * 96
+        c.box(tx, y, tw, th, kind)
+        ink = PALETTE[kind][2]
+        w = c.text(tx + 12, y + 22, name, size=14, bold=True, color=ink, room=tw - 24)
+        c.text(tx + 12, y + 42, address, size=12, mono=True, room=tw - 24)
+        c.text(tx + 12, y + 62, how, size=12, italic=True, color=MUTED, room=tw - 24)
+        c.text(tx + 12, y + 78, what, size=12, color=MUTED, room=tw - 24)
+        c.arrow([(tx + tw + 4, y + th / 2), (px - 4, py + 120 + i * 44)], color=pstroke, sw=2)
+
+    # Prometheus
+    c.box(px, py, pw, ph, "prometheus", "Prometheus")
+    c.text(px + 12, py + 44, "127.0.0.1:9090", size=13, mono=True, bold=True, color=pink)
+    c.lines(px + 12, py + 72, t["prom_text"], size=13, room=pw - 24)
+    c.lines(px + 12, py + 148, t["prom_keeps"], size=13, color=MUTED, room=pw - 24)
+    c.rect(px + 12, py + 218, pw - 24, 96, fill=WHITE, stroke=pstroke, sw=1.2, rx=6)
+    c.text(px + 24, py + 240, t["rules"], size=13, bold=True, color=pink)
+    c.lines(px + 24, py + 260, t["rules_text"], size=13, room=pw - 48)
+
+    # Who reads it: Grafana and the notebook, in PromQL over HTTP
+    rx, rw = 708, 232
+    for kind, name, text, y in (("grafana", t["grafana"], t["grafana_text"], 110),
+                                ("producer", t["notebook"], t["notebook_text"], 262)):
+        c.box(rx, y, rw, 110, kind, name)
+        address = "127.0.0.1:3000" if kind == "grafana" else "/api/v1/query_range"
+        c.text(rx + 12, y + 46, address, size=13, mono=True, bold=True, color=PALETTE[kind][2])
+        c.lines(rx + 12, y + 70, text, size=13, color=MUTED, room=rw - 24)
+        c.arrow([(px + pw + 4, y + 55), (rx - 4, y + 55)], color=pstroke, sw=2)
+        c.text((px + pw + rx) / 2, y + 47, t["promql"], size=12, anchor="middle", color=pink)
+
+    # The alert over time: inactive, pending for 30 s, firing, resolved
+    y0 = 460
+    c.rect(20, y0, 920, 132, fill=PALETTE["neutral"][1], stroke=PALETTE["neutral"][0], sw=1.2, rx=8)
+    c.text(36, y0 + 26, t["alert"], size=14, bold=True, room=888)
+    bar = y0 + 82
+    segments = [(40, 300, t["inactive"], OK), (300, 440, t["pending"], PALETTE["grafana"][0]),
+                (440, 700, t["firing"], BAD), (700, 920, t["resolved"], OK)]
+    for x1, x2, word, color in segments:
+        c.rect(x1, bar - 14, x2 - x1, 28, fill=color, stroke=WHITE, sw=2, rx=4)
+        c.text((x1 + x2) / 2, bar + 5, word, size=13, bold=True, color=WHITE, anchor="middle", room=x2 - x1 - 8)
+    for x, word in ((300, t["stopped"]), (700, t["restarted"])):
+        c.line(x, bar - 30, x, bar - 14, color=INK, sw=1.5)
+        c.text(x + 4, bar - 22, word, size=12, color=INK)
+    c.arrow([(304, bar + 24), (436, bar + 24)], color=MUTED, sw=1.2, head=6, both=True)
+    c.text(370, bar + 40, t["for"], size=12, anchor="middle", color=MUTED)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
@@ -1424,6 +1572,7 @@ PICTURES = {
     "bucket_layout": draw_bucket_layout,
     "parquet_file": draw_parquet_file,
     "lake_medallion": draw_lake_medallion,
+    "monitoring": draw_monitoring,
 }
 
 
