@@ -1563,6 +1563,165 @@ def draw_monitoring(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# fraud_scoring: labels arrive late, train on the past, test on later data, score the stream
+# ===========================================================================================
+
+FRAUD_SCORING = {
+    "en": {
+        "title": "Scoring transactions: labels arrive late, train on the past, test on later data, score the stream",
+        "desc": "Top: valid transactions are in output/ or the lake; their labels (chargebacks) arrive weeks "
+                "later, so the newest transactions have none yet. The model is fitted on an earlier time range "
+                "and evaluated on a later one it never saw (held out). Bottom: features, fit, evaluation (AUC, "
+                "precision, recall), and the model saved under models/fraud/<version>/; the stream loads the "
+                "newest model and adds fraud_score and model_version to every valid transaction it writes.",
+        "heading": "Scoring transactions for fraud",
+        "a": "1 · Time decides what the model may learn from",
+        "tx": "transactions",
+        "tx_sub": "output/ or lake/",
+        "labels": "labels",
+        "labels_sub": ["chargebacks,", "weeks later"],
+        "late": "a label comes weeks after its payment",
+        "unknown": "not known yet",
+        "train": "train (fit)",
+        "test": "test (held out)",
+        "nolabel": "no label yet",
+        "stream": "the stream",
+        "weeks": "{} weeks",
+        "now": "now",
+        "b": "2 · Train, evaluate on later data, then score the stream",
+        "features": "Features",
+        "features_text": ["montant_eur, hour", "country, channel,", "merchant category", "card history (1 h)"],
+        "fit": "Fit on train",
+        "fit_text": ["a Spark ML pipeline:", "encode, scale,", "logistic regression"],
+        "eval": "Evaluate on test",
+        "eval_text": ["data it never saw:", "AUC, precision and", "recall at a threshold"],
+        "model": "Saved model",
+        "model_text": "one folder per version",
+        "kafka_text": ["a new", "transaction"],
+        "score": "stream --score",
+        "score_text": ["loads the newest model, applies it to each", "valid transaction of every micro-batch"],
+        "loads": "newest version",
+        "out_text": ["every valid row +", "fraud_score (0 to 1)", "and model_version"],
+    },
+    "fr": {
+        "title": "Scorer les transactions : les étiquettes arrivent tard, entraîner sur le passé, tester sur la "
+                 "suite, scorer le flux",
+        "desc": "En haut : les transactions valides sont dans output/ ou dans le lac ; leurs étiquettes "
+                "(rétrofacturations) arrivent des semaines plus tard, si bien que les plus récentes n’en ont pas "
+                "encore. Le modèle est ajusté sur une période ancienne et évalué sur une période plus récente "
+                "qu’il n’a jamais vue (données de test mises de côté). En bas : variables, ajustement, évaluation "
+                "(AUC, précision, rappel), et le modèle enregistré sous models/fraud/<version>/ ; le flux charge "
+                "le modèle le plus récent et ajoute fraud_score et model_version à chaque transaction valide "
+                "qu’il écrit.",
+        "heading": "Scorer les transactions contre la fraude",
+        "a": "1 · Le temps décide de ce que le modèle peut apprendre",
+        "tx": "transactions",
+        "tx_sub": "output/ ou lake/",
+        "labels": "étiquettes",
+        "labels_sub": ["rétrofacturations,", "des semaines après"],
+        "late": "une étiquette arrive des semaines après le paiement",
+        "unknown": "pas encore connues",
+        "train": "entraînement",
+        "test": "test (mis de côté)",
+        "nolabel": "sans étiquette",
+        "stream": "le flux",
+        "weeks": "{} sem.",
+        "now": "maintenant",
+        "b": "2 · Entraîner, évaluer sur la suite, puis scorer le flux",
+        "features": "Variables",
+        "features_text": ["montant_eur, heure", "pays, canal,", "catégorie de commerçant", "historique carte (1 h)"],
+        "fit": "Ajuster (train)",
+        "fit_text": ["un pipeline Spark ML :", "encodage, normalisation,", "régression logistique"],
+        "eval": "Évaluer (test)",
+        "eval_text": ["sur des données jamais", "vues : AUC, précision", "et rappel à un seuil"],
+        "model": "Modèle enregistré",
+        "model_text": "un dossier par version",
+        "kafka_text": ["une nouvelle", "transaction"],
+        "score": "stream --score",
+        "score_text": ["charge le modèle le plus récent, l’applique à", "chaque transaction valide de chaque micro-lot"],
+        "loads": "dernière version",
+        "out_text": ["chaque ligne valide +", "fraud_score (de 0 à 1)", "et model_version"],
+    },
+}
+
+
+def draw_fraud_scoring(lang: str) -> Canvas:
+    t = labels(FRAUD_SCORING, lang)
+    c = canvas("fraud_scoring", lang, 960, 600, t)
+    c.heading(t["heading"])
+    mstroke, mfill, mink = PALETTE["minio"]
+    sstroke, sfill, sink = PALETTE["spark"]
+    gstroke, gfill, gink = PALETTE["model"]
+
+    # 1. On a time axis: transactions, labels that come later, and the split by time
+    c.text(24, 66, t["a"], size=15, bold=True)
+
+    def x(week):                # weeks before now -> x; now is at 820
+        return 820 + week * 80
+
+    top, bottom = 84, 230
+    c.rect(x(-8), top, x(-4) - x(-8), bottom - top, fill="#E6F0FA", stroke="none", sw=0, rx=0)
+    c.rect(x(-4), top, x(-2) - x(-4), bottom - top, fill="#FDF3DE", stroke="none", sw=0, rx=0)
+    ty, ly = 104, 170
+    c.text(24, ty + 4, t["tx"], size=14, bold=True, color=mink, room=146)
+    c.text(24, ty + 21, t["tx_sub"], size=12, mono=True, color=MUTED, room=146)
+    c.rect(x(-8), ty - 12, x(0) - x(-8), 24, fill=mfill, stroke=mstroke, sw=1.5, rx=4)
+    c.text(24, ly + 4, t["labels"], size=14, bold=True, room=146)
+    c.lines(24, ly + 21, t["labels_sub"], size=12, leading=15, color=MUTED, room=146)
+    c.rect(x(-8), ly - 12, x(-2) - x(-8), 24, fill="#E2E8F0", stroke=LINE, sw=1.5, rx=4)
+    c.rect(x(-2), ly - 12, x(0) - x(-2), 24, fill=WHITE, stroke=LINE, sw=1.2, rx=4, dash="4 3")
+    c.text((x(-2) + x(0)) / 2, ly + 5, t["unknown"], size=12, anchor="middle", color=MUTED, room=x(0) - x(-2) - 6)
+    for w in (-7.6, -6.1, -4.6):        # each label lands weeks after its transaction
+        c.arrow([(x(w), ty + 13), (x(w + 1.4), ly - 13)], color=INK, sw=1.5, head=7)
+    c.text(x(-3.1), ty + 34, t["late"], size=12, color=INK)
+    # the live stream, to the right of now
+    c.arrow([(x(0) + 6, ty), (x(0) + 74, ty)], color=PALETTE["kafka"][0], sw=3)
+    c.text(x(0) + 40, ty - 18, t["stream"], size=12, bold=True, anchor="middle", color=PALETTE["kafka"][2])
+    # the split, and the axis
+    for w1, w2, word, color in ((-8, -4, t["train"], PALETTE["producer"][2]), (-4, -2, t["test"], PALETTE["grafana"][2]),
+                                (-2, 0, t["nolabel"], MUTED)):
+        c.text((x(w1) + x(w2)) / 2, bottom - 10, word, size=13, bold=True, anchor="middle", color=color,
+               room=x(w2) - x(w1) - 6)
+    c.line(x(-8), bottom, x(0) + 80, bottom, color=INK, sw=1.5)
+    for w in (-8, -6, -4, -2, 0):
+        c.line(x(w), bottom - 4, x(w), bottom + 4, color=INK)
+        c.text(x(w), bottom + 19, t["now"] if w == 0 else t["weeks"].format(f"−{-w}"), size=12,
+               anchor="middle", color=MUTED)
+
+    # 2. Train, evaluate, save; then the stream applies the model
+    c.text(24, 290, t["b"], size=15, bold=True)
+    row = 306
+    boxes = [(20, 196, "spark", t["features"], t["features_text"]), (252, 196, "spark", t["fit"], t["fit_text"]),
+             (484, 196, "spark", t["eval"], t["eval_text"])]
+    for bx, bw, kind, title, text in boxes:
+        c.box(bx, row, bw, 132, kind, title, size=15)
+        c.lines(bx + 12, row + 54, text, size=13, room=bw - 24)
+    for x1, x2 in ((216, 252), (448, 484), (680, 716)):
+        c.arrow([(x1 + 3, row + 66), (x2 - 3, row + 66)], color=INK, sw=2.2)
+    c.box(716, row, 224, 132, "model", t["model"], size=15)
+    c.text(728, row + 54, "models/fraud/", size=13, mono=True, bold=True, color=gink)
+    c.text(728, row + 72, "<version>/", size=13, mono=True, bold=True, color=gink)
+    c.text(728, row + 96, t["model_text"], size=13, color=MUTED, room=200)
+    c.text(728, row + 118, "PipelineModel", size=13, mono=True, color=MUTED)
+
+    srow = 480
+    c.box(20, srow, 150, 100, "kafka", "Kafka")
+    c.lines(32, srow + 56, t["kafka_text"], size=13, color=MUTED, room=126)
+    c.box(206, srow, 474, 100, "spark")
+    c.text(218, srow + 26, t["score"], size=15, mono=True, bold=True, color=sink)
+    c.lines(218, srow + 52, t["score_text"], size=13, room=450)
+    c.box(716, srow, 224, 100, "minio")
+    c.text(728, srow + 24, "output/", size=14, mono=True, bold=True, color=mink)
+    c.lines(728, srow + 46, t["out_text"], size=13, room=200)
+    c.arrow([(173, srow + 50), (203, srow + 50)], color=INK, sw=2.2)
+    c.arrow([(683, srow + 50), (713, srow + 50)], color=INK, sw=2.2)
+    # the stream picks up the newest saved model
+    c.arrow([(760, row + 136), (760, 462), (600, 462), (600, srow - 3)], color=gstroke, sw=2.2)
+    c.text(612, 456, t["loads"], size=12, bold=True, color=gink)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
@@ -1573,6 +1732,7 @@ PICTURES = {
     "parquet_file": draw_parquet_file,
     "lake_medallion": draw_lake_medallion,
     "monitoring": draw_monitoring,
+    "fraud_scoring": draw_fraud_scoring,
 }
 
 
