@@ -1722,6 +1722,166 @@ def draw_fraud_scoring(lang: str) -> Canvas:
 
 
 # ===========================================================================================
+# scale_out: three Kafka brokers with leaders and replicas; a Spark standalone cluster
+# ===========================================================================================
+
+SCALE_OUT = {
+    "en": {
+        "title": "Scaling out: three Kafka brokers with replicated partitions, and a Spark standalone cluster",
+        "desc": "Left: three Kafka brokers; each partition of transactions has three replicas, one of them the "
+                "leader. Broker 2 is down: partition 1's leadership moves to broker 3, and the in-sync replicas "
+                "of each partition shrink to two, which min.insync.replicas = 2 still accepts, so acks=all "
+                "writes go on. Right: a Spark standalone master (127.0.0.1:7077) launches an executor on each "
+                "of two workers; the driver in the notebook kernel sends each micro-batch's tasks to them, one "
+                "task per Kafka partition.",
+        "heading": "Scaling out: more brokers, more executors",
+        "kafka": "Kafka: 3 brokers, replication factor 3",
+        "broker": "broker {}",
+        "leader": "leader",
+        "replica": "replica",
+        "down": "down",
+        "moves": "P1’s leadership moves to broker 3",
+        "partition": "partition",
+        "leader_col": "leader",
+        "isr": "in-sync replicas (ISR)",
+        "min_isr": ["min.insync.replicas = 2: two replicas in sync are", "enough, so acks=all writes go on.",
+                    "Broker 2 restarted catches up, then rejoins the ISR."],
+        "spark": "Spark: a standalone cluster",
+        "master": "master",
+        "master_text": "knows the workers, launches the executors",
+        "launches": "launches",
+        "worker": "worker {}",
+        "executor": "executor · 2 cores",
+        "task": "task {} · P{}",
+        "free": "free core",
+        "driver": "driver, in the notebook kernel",
+        "driver_text": "plans each micro-batch, sends its tasks",
+        "tasks": "tasks",
+        "note": ["The Kafka source makes one task per partition:", "3 partitions → 3 tasks, run side by side."],
+    },
+    "fr": {
+        "title": "Passer à l’échelle : trois brokers Kafka aux partitions répliquées, et un cluster Spark autonome",
+        "desc": "À gauche : trois brokers Kafka ; chaque partition de transactions a trois répliques, dont une "
+                "est le leader. Le broker 2 est arrêté : la partition 1 prend le broker 3 pour leader, et les "
+                "répliques synchronisées de chaque partition ne sont plus que deux, ce que min.insync.replicas = 2 "
+                "accepte encore : les écritures acks=all continuent. À droite : un maître Spark autonome "
+                "(127.0.0.1:7077) lance un exécuteur sur chacun des deux workers ; le driver, dans le noyau du "
+                "notebook, leur envoie les tâches de chaque micro-lot, une tâche par partition Kafka.",
+        "heading": "Passer à l’échelle : plus de brokers, plus d’exécuteurs",
+        "kafka": "Kafka : 3 brokers, facteur de réplication 3",
+        "broker": "broker {}",
+        "leader": "leader",
+        "replica": "réplique",
+        "down": "arrêté",
+        "moves": "le leader de P1 passe au broker 3",
+        "partition": "partition",
+        "leader_col": "leader",
+        "isr": "répliques synchronisées (ISR)",
+        "min_isr": ["min.insync.replicas = 2 : deux répliques à jour", "suffisent, les écritures acks=all continuent.",
+                    "Le broker 2 relancé rattrape son retard, puis", "revient dans l’ISR."],
+        "spark": "Spark : un cluster autonome (standalone)",
+        "master": "maître (master)",
+        "master_text": "connaît les workers, lance les exécuteurs",
+        "launches": "lance",
+        "worker": "worker {}",
+        "executor": "exécuteur · 2 cœurs",
+        "task": "tâche {} · P{}",
+        "free": "cœur libre",
+        "driver": "driver, dans le noyau du notebook",
+        "driver_text": "planifie chaque micro-lot, envoie ses tâches",
+        "tasks": "tâches",
+        "note": ["La source Kafka crée une tâche par partition :", "3 partitions → 3 tâches, en parallèle."],
+    },
+}
+
+
+def draw_scale_out(lang: str) -> Canvas:
+    t = labels(SCALE_OUT, lang)
+    c = canvas("scale_out", lang, 960, 604, t)
+    c.heading(t["heading"])
+    kstroke, kfill, kink = PALETTE["kafka"]
+    sstroke, sfill, sink = PALETTE["spark"]
+
+    # Left: three brokers; every partition on every broker, one replica leads
+    c.rect(20, 52, 456, 540, fill="#F3FAF9", stroke=kstroke, sw=1.5, rx=10)
+    c.text(36, 78, t["kafka"], size=15, bold=True, color=kink, room=424)
+    leaders = {0: 1, 1: 3, 2: 3}            # after broker 2 went down
+    for b in (1, 2, 3):
+        bx, by, bw = 36 + (b - 1) * 146, 96, 132
+        down = b == 2
+        c.rect(bx, by, bw, 178, fill="#EDF2F7" if down else WHITE, stroke=LINE if down else kstroke, sw=1.8,
+               rx=8, dash="5 4" if down else None)
+        c.text(bx + 12, by + 24, t["broker"].format(b), size=14, bold=True, color=MUTED if down else kink)
+        for p in range(3):
+            py = by + 40 + p * 44
+            lead = leaders[p] == b
+            if down:
+                c.rect(bx + 10, py, bw - 20, 32, fill="#EDF2F7", stroke="#A0AEC0", sw=1.2, rx=16, dash="3 3")
+                word, color = (t["leader"] if p == 1 else t["replica"]), "#A0AEC0"
+            else:
+                c.rect(bx + 10, py, bw - 20, 32, fill=kstroke if lead else kfill, stroke=kstroke, sw=1.5, rx=16)
+                word, color = (t["leader"] if lead else t["replica"]), (WHITE if lead else kink)
+            c.text(bx + bw / 2, py + 21, f"P{p} · {word}", size=13, bold=lead, anchor="middle", color=color,
+                   room=bw - 28)
+        if down:                            # crossed out in the corner: its replicas stay readable
+            c.cross_mark(bx + bw - 28, by + 10, 16)
+    c.text(36 + 146 + 66, 296, t["down"], size=14, bold=True, color=BAD, anchor="middle")
+    # P1's leadership moves from broker 2 to broker 3
+    c.arrow([(36 + 146 + 122, 96 + 40 + 44 + 16), (36 + 292 + 10 - 2, 96 + 40 + 44 + 16)], color=BAD, sw=2.5, head=8)
+    c.text(464, 322, t["moves"], size=13, bold=True, color=BAD, anchor="end")
+
+    # The ISR table, now
+    ty = 352
+    cols = (40, 150, 250)
+    for x, word in zip(cols, (t["partition"], t["leader_col"], t["isr"])):
+        c.text(x, ty, word, size=13, bold=True, color=kink)
+    c.line(36, ty + 8, 460, ty + 8, color=kstroke, sw=1)
+    for p, (leader, isr) in enumerate((("1", "{1, 3}"), ("2 → 3", "{3, 1}"), ("3", "{3, 1}"))):
+        y = ty + 32 + p * 26
+        c.text(cols[0], y, f"P{p}", size=13, mono=True, bold=True)
+        c.text(cols[1], y, leader, size=13, mono=True, color=BAD if "→" in leader else INK)
+        c.text(cols[2], y, isr, size=13, mono=True)
+    c.lines(36, 482, t["min_isr"], size=13, leading=18, room=428)
+
+    # Right: master, two workers with an executor each, and the driver sending tasks
+    rx, rw = 492, 448
+    c.rect(rx, 52, rw, 540, fill="#FFF9F4", stroke=sstroke, sw=1.5, rx=10)
+    c.text(rx + 16, 78, t["spark"], size=15, bold=True, color=sink, room=rw - 32)
+    c.box(rx + 16, 96, rw - 32, 60, "spark")
+    w = c.text(rx + 28, 120, t["master"], size=14, bold=True, color=sink)
+    c.text(rx + 36 + w, 120, "127.0.0.1:7077 · UI :8080", size=12, mono=True, color=MUTED)
+    c.text(rx + 28, 144, t["master_text"], size=13, color=MUTED, room=rw - 56)
+    workers = [(rx + 16, [(0, 0), (2, 2)]), (rx + rw / 2 + 8, [(1, 1), None])]
+    ww = rw / 2 - 24
+    for i, (wx, tasks) in enumerate(workers):
+        c.arrow([(wx + ww - 40, 160), (wx + ww - 40, 208)], color=sstroke, sw=1.8, dash="5 4", head=8)
+        if i == 0:
+            c.text(wx + ww - 48, 190, t["launches"], size=12, color=MUTED, anchor="end")
+        c.rect(wx, 212, ww, 200, fill=WHITE, stroke=sstroke, sw=1.8, rx=8)
+        c.text(wx + 12, 234, t["worker"].format(i + 1), size=14, bold=True, color=sink)
+        c.rect(wx + 10, 246, ww - 20, 154, fill=sfill, stroke=sstroke, sw=1.2, rx=6)
+        c.text(wx + 20, 268, t["executor"], size=13, bold=True, room=ww - 40)
+        for k, task in enumerate(tasks):
+            ty2 = 284 + k * 46
+            if task:
+                c.rect(wx + 20, ty2, ww - 40, 34, fill=WHITE, stroke=kstroke, sw=1.5, rx=6)
+                c.text(wx + ww / 2, ty2 + 22, t["task"].format(*task), size=13, bold=True, anchor="middle",
+                       color=kink, room=ww - 48)
+            else:
+                c.rect(wx + 20, ty2, ww - 40, 34, fill=WHITE, stroke="#A0AEC0", sw=1.2, rx=6, dash="4 3")
+                c.text(wx + ww / 2, ty2 + 22, t["free"], size=13, anchor="middle", color=MUTED, room=ww - 48)
+    # the driver, below, sends the batch's tasks up to the executors
+    c.box(rx + 16, 466, rw - 32, 62, "spark")
+    c.text(rx + 28, 490, t["driver"], size=14, bold=True, color=sink, room=rw - 56)
+    c.text(rx + 28, 512, t["driver_text"], size=13, color=MUTED, room=rw - 56)
+    for wx, _ in workers:
+        c.arrow([(wx + 40, 462), (wx + 40, 404)], color=sstroke, sw=2.2)
+    c.text(rx + 16 + 48, 440, t["tasks"], size=12, color=MUTED)
+    c.lines(rx + 16, 552, t["note"], size=13, leading=18, color=INK, room=rw - 32)
+    return c
+
+
+# ===========================================================================================
 
 PICTURES = {
     "architecture": draw_architecture,
@@ -1733,6 +1893,7 @@ PICTURES = {
     "lake_medallion": draw_lake_medallion,
     "monitoring": draw_monitoring,
     "fraud_scoring": draw_fraud_scoring,
+    "scale_out": draw_scale_out,
 }
 
 
