@@ -360,7 +360,7 @@ ARCHITECTURE = {
                   ("add the time zone", "Europe/Paris")],
         "minio": "MinIO (S3)",
         "bucket": "bucket",
-        "output": ["valid rows, Parquet,", "by event_date"],
+        "output": ["valid rows,", "as Parquet,", "by event_date"],
         "rejected": ["message + reason"],
         "checkpoint": ["each query’s", "progress"],
         "send": "send",
