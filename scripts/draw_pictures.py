@@ -9,11 +9,11 @@ drawing function; its words come from a small dictionary with one entry per lang
 English and the French pictures share every coordinate and cannot drift apart in layout.
 The output is deterministic: the same bytes on every run and every machine.
 
-The pictures are laid out by hand on a 960-unit-wide canvas, to be read at 700-900 px. While
-drawing, the canvas measures every label with the metrics of DejaVu Sans (the first font of
-the stack below; Verdana has nearly the same widths, the other fallbacks are narrower) and
-refuses a label that leaves its box, leaves the picture or overlaps another label: a longer
-translation fails here, with the label named, instead of in front of a class.
+The pictures are laid out by hand on canvases about 960 units wide, to be read at 700-900 px.
+While drawing, the canvas measures every label with the metrics of DejaVu Sans (the first font
+of the stack below; Verdana has nearly the same widths, the other fallbacks are narrower) and
+refuses a label that leaves its box, leaves the picture, overlaps another label or is crossed
+by a line: a longer translation fails here, with the label named, instead of in front of a class.
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ class Canvas:
         return "\n".join(body + self.parts + ["</svg>"]) + "\n"
 
 
-def labels(table: dict[str, dict[str, str]], lang: str) -> dict[str, str]:
+def labels(table: dict[str, dict], lang: str) -> dict:
     """One language's labels of a picture; every language must name the same labels."""
     missing = set(table["en"]) ^ set(table[lang])
     if missing:
@@ -563,7 +563,7 @@ def draw_partitions_offsets(lang: str) -> Canvas:
     t = labels(PARTITIONS_OFFSETS, lang)
     c = canvas("partitions_offsets", lang, 960, 532, t)
     c.heading(t["heading"])
-    kstroke, kfill, kink = PALETTE["kafka"]
+    kstroke, _, kink = PALETTE["kafka"]
     x0, cw, ch = 150, 40, 34
     rows = [238, 328, 418]
     ends = [11, 8, 12]          # end offsets after the producer's append (P0 gets offset 10)
@@ -716,7 +716,7 @@ def draw_micro_batches(lang: str) -> Canvas:
     c = canvas("micro_batches", lang, 960, 690, t)
     c.heading(t["heading"])
     sstroke, sfill, sink = PALETTE["spark"]
-    mstroke, mfill, mink = PALETTE["minio"]
+    mstroke, _, mink = PALETTE["minio"]
 
     # 1. The timeline: a trigger every 2 s, each batch a bar; batch N split into its four steps
     def tx(sec):
@@ -1505,7 +1505,7 @@ def draw_monitoring(lang: str) -> Canvas:
     t = labels(MONITORING, lang)
     c = canvas("monitoring", lang, 960, 606, t)
     c.heading(t["heading"])
-    pstroke, pfill, pink = PALETTE["prometheus"]
+    pstroke, _, pink = PALETTE["prometheus"]
 
     # The targets, each with its /metrics address
     targets = [("kafka", t["kafka"], t["kafka_how"], "127.0.0.1:9404/metrics", t["kafka_what"]),
@@ -1518,7 +1518,7 @@ def draw_monitoring(lang: str) -> Canvas:
         y = 64 + i * 96
         c.box(tx, y, tw, th, kind)
         ink = PALETTE[kind][2]
-        w = c.text(tx + 12, y + 22, name, size=14, bold=True, color=ink, room=tw - 24)
+        c.text(tx + 12, y + 22, name, size=14, bold=True, color=ink, room=tw - 24)
         c.text(tx + 12, y + 42, address, size=12, mono=True, room=tw - 24)
         c.text(tx + 12, y + 62, how, size=12, italic=True, color=MUTED, room=tw - 24)
         c.text(tx + 12, y + 78, what, size=12, color=MUTED, room=tw - 24)
@@ -1650,8 +1650,8 @@ def draw_fraud_scoring(lang: str) -> Canvas:
     c = canvas("fraud_scoring", lang, 960, 600, t)
     c.heading(t["heading"])
     mstroke, mfill, mink = PALETTE["minio"]
-    sstroke, sfill, sink = PALETTE["spark"]
-    gstroke, gfill, gink = PALETTE["model"]
+    sink = PALETTE["spark"][2]
+    gstroke, _, gink = PALETTE["model"]
 
     # 1. On a time axis: transactions, labels that come later, and the split by time
     c.text(24, 66, t["a"], size=15, bold=True)
