@@ -336,14 +336,14 @@ def canvas(name, lang, width, height, t) -> Canvas:
 
 ARCHITECTURE = {
     "en": {
-        "title": "The lab's pipeline: producer, Kafka, Spark Structured Streaming, MinIO",
+        "title": "The lab’s pipeline: producer, Kafka, Spark Structured Streaming, MinIO",
         "desc": "A producer in a notebook cell (or capteur.py) sends JSON transactions to the Kafka topic "
                 "transactions (3 partitions, 127.0.0.1:9092). Spark Structured Streaming, running in the "
                 "notebook kernel, reads them, parses the JSON, validates each message, converts the amount "
                 "to EUR with the rates table and adds the time zone, then writes Parquet to the MinIO bucket "
                 "transactions (127.0.0.1:9000): valid rows to output/, rejected messages with their reason "
                 "to rejected/, and its progress to checkpoint/.",
-        "heading": "The lab's pipeline",
+        "heading": "The lab’s pipeline",
         "producer": "Producer",
         "producer_where": ["a notebook cell", "or capteur.py"],
         "producer_what": ["one JSON message", "per transaction,", "key = its id"],
