@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab_utils
 
-.PHONY: help lab test test-unit setup stack down status reset clean
+.PHONY: help lab test test-unit notebooks setup stack down status reset clean
 
 help:
 	@echo "make lab     start the stack and JupyterLab (first run downloads and builds, see README)"
@@ -21,11 +21,15 @@ lab: setup
 	$(LAB) stack up
 	$(LAB) jupyter
 
-# The notebooks run twice: once with the suite, then again, because a student reruns them.
+# The suite includes the notebooks, English then French: the same code twice in a row, as a
+# student rerunning a lesson would (pyproject.toml, testpaths).
 test: setup
 	$(LAB) stack up
 	$(PY) -m pytest
-	$(PY) -m pytest notebooks
+
+# The notebooks from their bilingual sources (notebooks/src/*.md -> notebooks/en, notebooks/fr).
+notebooks:
+	$(PY) scripts/build_notebooks.py
 
 # The tests that need no running service: transformations, generator, messages, config, checks'
 # logic, architecture, compose file. The inner loop while developing; `make test` runs them too.

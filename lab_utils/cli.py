@@ -115,12 +115,15 @@ def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (docs/contract.md: token required)."""
     _config.ensure_env_file()
     cfg = _config.load()
+    # It opens on the lessons of the lab's language (LAB_LANG): notebooks/en or notebooks/fr.
+    lessons = f"/lab/tree/notebooks/{cfg.LAB_LANG}"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={cfg.JUPYTER_PORT}", f"--ServerApp.root_dir={_config.ROOT}",
+           f"--LabApp.default_url={lessons}",
            f"--IdentityProvider.token={cfg.JUPYTER_TOKEN}", "--ServerApp.port_retries=0"]
     if os.geteuid() == 0:  # containers and CI machines often run as root; Jupyter refuses it unless told
         cmd.append("--allow-root")
-    print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}/lab?token={cfg.JUPYTER_TOKEN}", flush=True)
+    print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}{lessons}?token={cfg.JUPYTER_TOKEN}", flush=True)
     os.execv(sys.executable, cmd)
     return 0  # not reached
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
+from . import i18n
 from .errors import ConfigError
 
 # --------------------------------------------------------------------------- paths
@@ -48,7 +49,9 @@ DEFAULTS = {
     "SPARK_MASTER": "local[*]",
     "MINIO_CONSOLE_ADDRESS": "127.0.0.1:9001",
     "JUPYTER_PORT": "8888",
+    "LAB_LANG": "en",
 }
+LANGUAGES = i18n.LANGUAGES
 
 # Secrets have no default: they come from `.env` (generated) or the environment.
 SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "JUPYTER_TOKEN")
@@ -71,6 +74,7 @@ class LabConfig:
     MINIO_CONSOLE_ADDRESS: str
     JUPYTER_PORT: str
     JUPYTER_TOKEN: str
+    LAB_LANG: str
 
     # Derived values, so that no caller parses URLs of its own.
     @property
@@ -148,6 +152,44 @@ def ensure_env_file(path: Path = ENV_FILE) -> bool:
     return True
 
 
+# The language a kernel chose for itself (a French notebook's first cell): it wins over
+# LAB_LANG from the environment or .env, for this process only.
+_chosen_language: str | None = None
+
+
+def use_language(lang: str | None) -> str | None:
+    """Speak `lang` ("fr" or "en") in this process: checks, errors, the progress panel.
+
+    None goes back to LAB_LANG. Returns the language chosen before (to put it back)."""
+    global _chosen_language
+    before = _chosen_language
+    if lang is None:
+        _chosen_language = None
+        return before
+    if lang not in LANGUAGES:
+        raise ConfigError(f"LAB_LANG must be one of {', '.join(LANGUAGES)}, got {lang!r}: e.g. use_language(\"fr\")")
+    _chosen_language = lang
+    return before
+
+
+def language(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> str:
+    """The language of student-facing texts: the kernel's choice, then LAB_LANG (environment, .env), then "en".
+
+    Never raises: it is asked while an error message is being written.
+    """
+    if _chosen_language:
+        return _chosen_language
+    environ = os.environ if env is None else env
+    try:
+        lang = environ.get("LAB_LANG") or read_env_file(env_file).get("LAB_LANG") or DEFAULTS["LAB_LANG"]
+    except ConfigError:
+        lang = DEFAULTS["LAB_LANG"]
+    return lang if lang in LANGUAGES else DEFAULTS["LAB_LANG"]
+
+
+i18n.set_language_source(language)
+
+
 def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabConfig:
     """The configuration: environment, then `.env`, then defaults.
 
@@ -169,4 +211,9 @@ def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabCon
                 f"{name} is not set (not in the environment nor in {env_file}): "
                 "run `python -m lab_utils stack up` once to generate .env, or set it yourself"
             )
+    if _chosen_language:
+        values["LAB_LANG"] = _chosen_language
+    if values["LAB_LANG"] not in LANGUAGES:
+        raise ConfigError(f"LAB_LANG={values['LAB_LANG']!r} is not a language of the lab: use one of "
+                          f"{', '.join(LANGUAGES)}, e.g. LAB_LANG=fr")
     return LabConfig(**values)

@@ -20,7 +20,6 @@ from . import config as _config
 from .clients.health import require_services
 from .errors import LabError
 
-NOTEBOOKS = _config.NOTEBOOKS_DIR
 STORY = ("02_produce_from_a_cell", "03_streaming_query", "04_results")
 CELL_TIMEOUT_S = 600
 PNG_TAG = "png:"
@@ -54,8 +53,10 @@ def _save_pngs(nb, name: str, out: Path) -> list[Path]:
     return saved
 
 
-def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None] = print) -> list[Path]:
-    """Execute `notebooks` in order; write each executed notebook and its tagged PNGs into `out`."""
+def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None] = print,
+        lang: str | None = None) -> list[Path]:
+    """Execute `notebooks` (in LAB_LANG's language, or `lang`) in order; write each executed notebook
+    and its tagged PNGs into `out`."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -63,15 +64,16 @@ def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None
     require_services()
     out.mkdir(parents=True, exist_ok=True)
     pngs: list[Path] = []
+    folder = _config.NOTEBOOKS_DIR / (lang or _config.language())
     for name in notebooks:
-        source = NOTEBOOKS / f"{name}.ipynb"
+        source = folder / f"{name}.ipynb"
         if not source.exists():
             raise LabError(f"{source} is missing: restore it with `git checkout notebooks/`")
         nb = nbformat.read(source, as_version=4)
         t0 = time.monotonic()
         say(f"running {name} ...")
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, km=_kernel_manager(),
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
+                                resources={"metadata": {"path": str(folder)}})
         try:
             client.execute()
         except CellExecutionError as e:

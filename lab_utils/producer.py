@@ -150,7 +150,7 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
                         pass  # a foreign message without an id key: ignore it
         if todo:
             raise ServiceDown(f"could not read the last message of {topic} within {timeout_s:.0f} s: "
-                              f"{kafka.FIX_STATUS}")
+                              f"{kafka.fix_status()}")
         return best
     finally:
         consumer.close()

@@ -31,8 +31,9 @@ def test_jupyterlab_listens_on_loopback_and_requires_the_token():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     token = config.load().JUPYTER_TOKEN
+    # LAB_LANG=fr: it opens on the French lessons (README, "Two commands").
     proc = subprocess.Popen([sys.executable, "-m", "lab_utils", "jupyter"], cwd=ROOT,
-                            env={**os.environ, "JUPYTER_PORT": str(port)},
+                            env={**os.environ, "JUPYTER_PORT": str(port), "LAB_LANG": "fr"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -48,6 +49,11 @@ def test_jupyterlab_listens_on_loopback_and_requires_the_token():
         assert status(port, None) == 403
         assert status(port, "not-the-token") == 403
         assert status(port, token) == 200
+        printed = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/lab/tree/notebooks/fr?token=" in printed, printed
+        home = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(home, timeout=5) as r:
+            assert r.url.split("?")[0].endswith("/lab/tree/notebooks/fr"), r.url
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
         assert listening.strip() and all("127.0.0.1:" in line for line in listening.strip().splitlines()), listening
     finally:

@@ -16,16 +16,43 @@ import socket
 import time
 
 from .. import config as _config
+from .. import i18n
 from ..errors import LabError, ServiceDown
 
 # docs/contract.md: the topic is created with 3 partitions.
 TOPIC_PARTITIONS = 3
-FIX_STATUS = "check `python -m lab_utils stack status`"
+
+_ = i18n.catalog(__name__, {
+    "kafka_down": {
+        "en": "Kafka is not reachable at {address}: run `make lab` or `python -m lab_utils stack up` "
+              "(or `docker compose up -d`) and check `python -m lab_utils stack status`",
+        "fr": "Kafka ne répond pas à l'adresse {address} : lancez `make lab` ou `python -m lab_utils stack up` "
+              "(ou `docker compose up -d`) puis vérifiez `python -m lab_utils stack status`",
+    },
+    "check_status": {
+        "en": "check `python -m lab_utils stack status`",
+        "fr": "vérifiez `python -m lab_utils stack status`",
+    },
+    "not_deleted": {
+        "en": "Kafka did not delete {topics} within {seconds} s: check `python -m lab_utils stack status`",
+        "fr": "Kafka n'a pas supprimé {topics} en {seconds} s : vérifiez `python -m lab_utils stack status`",
+    },
+    "no_topic": {
+        "en": "topic {topic} does not exist: `python -m lab_utils stack up` creates {default_topic}, "
+              "`produce` creates any other",
+        "fr": "le topic {topic} n'existe pas : `python -m lab_utils stack up` crée {default_topic}, "
+              "`produce` crée tous les autres",
+    },
+})
+
+
+def fix_status() -> str:
+    """The end of a message that sends the student to `stack status`, in the lab's language."""
+    return _("check_status")
 
 
 def kafka_down_message(cfg: _config.LabConfig) -> str:
-    return (f"Kafka is not reachable at {cfg.KAFKA_BOOTSTRAP_SERVERS}: run `make lab` or "
-            f"`python -m lab_utils stack up` (or `docker compose up -d`) and {FIX_STATUS}")
+    return _("kafka_down", address=cfg.KAFKA_BOOTSTRAP_SERVERS)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -135,7 +162,7 @@ def delete_topics(cfg: _config.LabConfig, topics: list[str], wait_s: float = 0) 
         deadline = time.monotonic() + wait_s
         while wait_s and set(present) & set(client.list_topics()):
             if time.monotonic() > deadline:
-                raise ServiceDown(f"Kafka did not delete {', '.join(present)} within {wait_s:.0f} s: {FIX_STATUS}")
+                raise ServiceDown(_("not_deleted", topics=", ".join(present), seconds=f"{wait_s:.0f}"))
             time.sleep(0.2)
 
 
@@ -170,8 +197,7 @@ def topic_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None
     finally:
         consumer.close()
     if not tps:
-        raise LabError(f"topic {topic} does not exist: `python -m lab_utils stack up` creates "
-                       f"{cfg.KAFKA_TOPIC}, `produce` creates any other")
+        raise LabError(_("no_topic", topic=topic, default_topic=cfg.KAFKA_TOPIC))
     return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
 
 

@@ -16,15 +16,31 @@ import urllib.request
 from urllib.parse import unquote, urlparse
 
 from .. import config as _config
+from .. import i18n
 from ..errors import CheckpointMismatch
-from .kafka import FIX_STATUS
 
 _BATCH_FILE = re.compile(r"^(\d+)(\.compact)?$")
 
 
+_ = i18n.catalog(__name__, {
+    "minio_down": {
+        "en": "MinIO is not reachable at {address}: run `make lab` or `python -m lab_utils stack up` "
+              "(or `docker compose up -d`) and check `python -m lab_utils stack status`",
+        "fr": "MinIO ne répond pas à l'adresse {address} : lancez `make lab` ou `python -m lab_utils stack up` "
+              "(ou `docker compose up -d`) puis vérifiez `python -m lab_utils stack status`",
+    },
+    "one_sided": {
+        "en": "refusing to delete {prefix}: an output folder and its checkpoint go together, or the next run "
+              "loses or skips rows; delete both (or their common folder), or run `python -m lab_utils stack reset`",
+        "fr": "suppression de {prefix} refusée : un dossier de sortie et son point de contrôle (checkpoint) vont "
+              "ensemble, sinon la prochaine exécution perd ou saute des lignes ; supprimez les deux (ou leur "
+              "dossier commun), ou lancez `python -m lab_utils stack reset`",
+    },
+})
+
+
 def minio_down_message(cfg: _config.LabConfig) -> str:
-    return (f"MinIO is not reachable at {cfg.AWS_ENDPOINT_URL}: run `make lab` or "
-            f"`python -m lab_utils stack up` (or `docker compose up -d`) and {FIX_STATUS}")
+    return _("minio_down", address=cfg.AWS_ENDPOINT_URL)
 
 
 def minio_ready(cfg: _config.LabConfig) -> bool:
@@ -166,9 +182,7 @@ def clear(cfg: _config.LabConfig | None = None, prefixes: tuple[str, ...] = ()) 
     cfg = cfg or _config.load()
     one_sided_prefix = one_sided(prefixes)
     if one_sided_prefix:
-        raise CheckpointMismatch(
-            f"refusing to delete {one_sided_prefix}: an output folder and its checkpoint go together, or the next "
-            "run loses or skips rows; delete both (or their common folder), or run `python -m lab_utils stack reset`")
+        raise CheckpointMismatch(_("one_sided", prefix=one_sided_prefix))
     fs = filesystem(cfg)
     removed = 0
     for prefix in prefixes:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import config as _config
-from ..clients.kafka import FIX_STATUS, port_open
+from ..clients.kafka import fix_status, port_open
 from ..errors import PortInUse, ServiceDied, ServiceDown
 
 STOP_TIMEOUT_S = 30.0
@@ -169,7 +169,7 @@ def stop_service(name: str, kill: bool = False) -> bool:
     # its sockets: wait for the files too, or `up()` finds the port still taken.
     while proc.alive or not files_closed(proc.pid):
         if time.monotonic() > deadline:
-            raise ServiceDown(f"{name} (pid {proc.pid}) survived SIGKILL for {STOP_TIMEOUT_S:.0f} s: {FIX_STATUS}")
+            raise ServiceDown(f"{name} (pid {proc.pid}) survived SIGKILL for {STOP_TIMEOUT_S:.0f} s: {fix_status()}")
         time.sleep(0.05)
     pidfile(name).unlink(missing_ok=True)
     return True
