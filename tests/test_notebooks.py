@@ -31,8 +31,9 @@ ALL = [p for lang in LANGS for p in PATHS[lang]]
 STEMS = sorted({p.stem for p in ALL})
 # The headings every lesson has, per language (notebooks/README.md).
 HEADINGS = {
-    "en": ("**What you will learn**", "**What must be running", "## Exercise", "### Solution", "## What you saw"),
-    "fr": ("**Ce que vous allez apprendre**", "**Ce qui doit tourner", "## Exercice", "### Solution",
+    "en": ("**What you will learn**", "**What must be running", "**Time", "## Exercise", "### Solution",
+           "## What you saw"),
+    "fr": ("**Ce que vous allez apprendre**", "**Ce qui doit tourner", "**Durée", "## Exercice", "### Solution",
            "## Ce que vous avez vu"),
 }
 # Words a French text writes with an accent; their bare form means the accents were lost.
@@ -145,8 +146,9 @@ def test_structure(path):
     nb = _load(path)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and re.match(r"^# \S", first.source), "first cell must be a `# Title`"
-    learn, running, exercise, solution, saw = HEADINGS[lang]
-    assert learn in first.source and running in first.source, f"the first cell says {learn} and {running}"
+    learn, running, time, exercise, solution, saw = HEADINGS[lang]
+    for heading in (learn, running, time):
+        assert heading in first.source, f"the first cell says {heading}"
     text = _markdown(nb)
     assert exercise in text and solution in text, "at least one exercise, with its solution"
     assert saw in text

@@ -8,8 +8,28 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Any, Callable
+
+from .. import i18n
 
 OK, FAIL, OPTIONAL = "✅", "❌", "➖"
+
+_ = i18n.catalog(__name__, {
+    "placeholder": {
+        "en": "not done yet: replace the `...` in the exercise cell, run it, then run this check again",
+        "fr": "pas encore fait : remplacez les `...` de la cellule d'exercice, exécutez-la, puis relancez "
+              "cette vérification",
+    },
+    "yours": {
+        "en": "the next cells use your answer",
+        "fr": "les cellules suivantes utilisent votre réponse",
+    },
+    "solution_instead": {
+        "en": "your answer is not ready yet ({why}): the next cells use the solution, so the lesson goes on",
+        "fr": "votre réponse n'est pas encore prête ({why}) : les cellules suivantes utilisent la solution, "
+              "pour que la leçon continue",
+    },
+})
 
 
 @dataclass
@@ -40,4 +60,16 @@ def verdict(ok: bool, good: str, bad: str) -> Verdict:
 
 
 def placeholder() -> Verdict:
-    return Verdict(False, "not done yet: replace the `...` in the exercise cell, run it, then run this check again")
+    return Verdict(False, _("placeholder"))
+
+
+def carry_on(yours: Any, solution: Any, check: Callable[[Any], Verdict]) -> Any:
+    """What the cells after an exercise build on: the student's answer when it passes `check`,
+    otherwise the solution, saying which in one line. So a lesson runs on, top to bottom, with
+    the student's own work where it is right, and "Run All" (CI) goes through with the solutions."""
+    result = placeholder() if not_done(yours) else check(yours)
+    if result:
+        print(f"➡️ {_('yours')}")
+        return yours
+    print(f"➡️ {_('solution_instead', why=result.message)}")
+    return solution

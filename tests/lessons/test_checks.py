@@ -98,3 +98,14 @@ def test_busiest_minute(spark):
     assert not checks.busiest_minute(..., spark, table="per_minute_test")
     assert checks.busiest_minute(datetime(2026, 11, 28, 10, 1), spark, table="per_minute_test")
     assert not checks.busiest_minute(datetime(2026, 11, 28, 10, 0), spark, table="per_minute_test")
+
+
+def test_carry_on_uses_the_answer_only_when_it_passes(capsys):
+    right = checks.Verdict(True, "right")
+    wrong = checks.Verdict(False, "off by one")
+    assert checks.carry_on(..., "solution", lambda a: right) == "solution"
+    assert "not ready yet" in capsys.readouterr().out
+    assert checks.carry_on("mine", "solution", lambda a: wrong) == "solution"
+    assert "off by one" in capsys.readouterr().out
+    assert checks.carry_on("mine", "solution", lambda a: right) == "mine"
+    assert "your answer" in capsys.readouterr().out
