@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -166,3 +167,14 @@ def ensure_compose_binary(say: Callable[[str], None] = print) -> Path:
 
 def dir_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def fetch_and_build(steps: list[Callable[[Callable[[str], None]], object]], say: Callable[[str], None] = print) -> None:
+    """Run the fetch and build steps side by side (Maven downloads while Go compiles), each a no-op
+    when its artifact is already there. Waits for all of them; then raises the first failure, so
+    no step is left half done behind the error."""
+    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="lab-build") as pool:
+        futures = [pool.submit(step, say) for step in steps]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]

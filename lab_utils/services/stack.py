@@ -20,7 +20,8 @@ from typing import Callable
 from .. import config as _config
 from ..clients.kafka import ensure_topic, kafka_ready
 from ..clients.storage import minio_ready
-from .builds import ensure_kafka_jars, ensure_minio_binary, ensure_spark_jars, require_java, versions
+from .builds import (ensure_kafka_jars, ensure_minio_binary, ensure_spark_jars, fetch_and_build, require_java,
+                     versions)
 from .class_archive import ensure_class_archive
 from .kafka_broker import start_kafka
 from .processes import recorded, stop_process, wait_ready
@@ -36,9 +37,7 @@ def up(say: Callable[[str], None] = print) -> dict:
         say(f"wrote {_config.ENV_FILE} with fresh secrets")
     cfg = _config.load()
     require_java()
-    ensure_kafka_jars(say)
-    ensure_spark_jars(say)
-    ensure_minio_binary(say)
+    fetch_and_build([ensure_kafka_jars, ensure_spark_jars, ensure_minio_binary], say)
     procs = {"kafka": start_kafka(cfg), "minio": start_minio(cfg)}
     wait_ready("MinIO", procs["minio"], lambda: minio_ready(cfg), START_TIMEOUT_S["minio"])
     setup_minio(cfg)

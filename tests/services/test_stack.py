@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -13,7 +14,8 @@ from lab_utils import services
 from lab_utils.clients import storage
 from lab_utils.services import processes
 from lab_utils.config import ROOT
-from lab_utils.errors import PortInUse, ServiceDied
+from lab_utils.errors import PortInUse, ServiceDied, SetupFailed
+from lab_utils.services.builds import fetch_and_build
 
 
 def lab(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -92,3 +94,25 @@ def test_reset_without_yes_refuses_when_not_interactive():
 def test_unknown_command_says_what_exists():
     out = lab("stak", "up")
     assert out.returncode == 2 and "invalid choice" in out.stderr and "stack" in out.stderr
+
+
+def test_fetch_and_build_runs_the_steps_side_by_side_and_raises_after_all_finished():
+    """The builds overlap (Maven downloads while Go compiles); a failure waits for the others."""
+    both_running = threading.Barrier(2, timeout=30)  # each step waits for the other: only side by side passes
+    finished = []
+
+    def step(name, fail=False):
+        def run(say):
+            both_running.wait()
+            finished.append(name)
+            if fail:
+                raise SetupFailed(f"{name} failed")
+        return run
+
+    fetch_and_build([step("a"), step("b")], say=lambda m: None)
+    assert sorted(finished) == ["a", "b"]
+    both_running.reset()
+    finished.clear()
+    with pytest.raises(SetupFailed, match="a failed"):
+        fetch_and_build([step("a", fail=True), step("b")], say=lambda m: None)
+    assert sorted(finished) == ["a", "b"], "the other step finished before the error was raised"
