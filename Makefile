@@ -21,7 +21,9 @@ lab: setup
 	$(LAB) jupyter
 
 # The notebooks run twice: once with the suite, then again, because a student reruns them.
+# Without Chromium the browser test is skipped: tests/chromium.py says so, and how to get it.
 test: setup
+	@$(PY) tests/chromium.py || true
 	$(LAB) stack up
 	$(PY) -m pytest
 	$(PY) -m pytest notebooks
