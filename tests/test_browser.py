@@ -45,7 +45,7 @@ from lab_utils.config import ROOT, STATE_DIR
 NOTEBOOK_CANDIDATES = ("notebooks/en/03_streaming_query.ipynb", "notebooks/03_streaming_query.ipynb")
 NOTEBOOK = next((ROOT / p for p in NOTEBOOK_CANDIDATES if (ROOT / p).exists()), ROOT / NOTEBOOK_CANDIDATES[-1])
 
-# Notebook 03 takes 1 to 2 minutes under nbval (README); a busy shared 2-core machine is slower.
+# Run All Cells to idle took 43 to 103 s on the shared 2-core machine; room for a much busier day.
 RUN_TIMEOUT_S = 480
 
 # Flags known to work for Debian's Chromium as root on a machine without network: without the
