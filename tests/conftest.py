@@ -5,7 +5,6 @@ When Kafka or MinIO is down, the fixtures FAIL (not skip) with the command that 
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -13,22 +12,6 @@ import pytest
 from lab_utils import config as lab_config
 from lab_utils import stack, storage
 from lab_utils.errors import LabError
-
-
-def wait_until(what: str, ready, timeout_s: float, every_s: float = 0.2):
-    """Poll `ready()` until it returns a true value (returned), or fail saying what was awaited.
-
-    The shared wait (STYLE: no fixed sleeps, one `wait_until`): test_checkpoint.py and
-    test_reliability.py still carry copies of this same function and can import it instead.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = ready()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
-        time.sleep(every_s)
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from chromium import INSTALL_HINT, browser_required, find_chromium
-from conftest import wait_until
+from helpers import wait_until
 from lab_utils import config
 from lab_utils.config import ROOT, STATE_DIR
 
@@ -216,7 +216,7 @@ def jupyterlab(browser, tmp_path_factory) -> Lab:
             except (OSError, urllib.error.URLError):
                 return False
 
-        wait_until(f"JupyterLab to answer on port {port}", answers, 120, every_s=0.5)
+        wait_until(answers, timeout=120, interval=0.5, what=f"JupyterLab to answer on port {port}")
         yield Lab(url=url, token=token, folder=folder)
     finally:
         try:
@@ -246,7 +246,7 @@ def screenshot_on_failure(page, tmp_path: Path):
             panel = page.locator('.jp-OutputArea-output table:has(th:text-is("batch"))')
             for target in (page.locator(ERROR_OUTPUT), panel):
                 if target.count():  # again until it stays in view: off-screen cells get their height once drawn
-                    wait_until("the output to stay in view", lambda: target.first.evaluate(IN_VIEW_JS), 10)
+                    wait_until(lambda: target.first.evaluate(IN_VIEW_JS), timeout=10, what="the output to stay in view")
                     break
             page.screenshot(path=tmp_path / "jupyterlab.png", timeout=30_000)
             (tmp_path / "jupyterlab.html").write_text(page.content())
@@ -270,9 +270,9 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
         seen["last"] = page.evaluate(STATE_JS, ERROR_OUTPUT)
         return seen["last"]
 
-    def wait(what, ready, timeout_s, every_s):
+    def wait(predicate, *, timeout, interval, what):
         try:
-            return wait_until(what, ready, timeout_s, every_s)
+            return wait_until(predicate, timeout=timeout, interval=interval, what=what)
         except AssertionError as e:
             raise AssertionError(f"{e}; the page showed: {seen.get('last')}") from None
 
@@ -280,9 +280,9 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
     # with content-visibility, so they can all be read), and the kernel is connected and idle.
     # The toolbar's indicator alone is not enough: it says "idle" before the kernel exists
     # (the status bar then says "No Kernel | Initializing"), and Run All does nothing then.
-    wait(f"JupyterLab to open {notebook.name} with all {cells} cells and an idle kernel",
-         lambda: (s := state()) and s["cells"] == cells and s["status"] == "idle" and s["kernel"].endswith("| Idle"),
-         180, every_s=0.5)
+    wait(lambda: (s := state()) and s["cells"] == cells and s["status"] == "idle" and s["kernel"].endswith("| Idle"),
+         timeout=180, interval=0.5,
+         what=f"JupyterLab to open {notebook.name} with all {cells} cells and an idle kernel")
     page.evaluate(WATCH_PANELS_JS)
 
     # The Run menu's item, found by its command id rather than by a label or a shortcut: JupyterLab
@@ -291,7 +291,8 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]:not(.lm-mod-disabled)').click()
     # The copy has no outputs, so any prompt other than "[ ]:" means Run All has begun.
-    wait("Run All Cells to start a cell", lambda: any(p != "[ ]:" for p in state()["prompts"]), 60, every_s=0.2)
+    wait(lambda: any(p != "[ ]:" for p in state()["prompts"]), timeout=60, interval=0.2,
+         what="Run All Cells to start a cell")
 
     def finished():
         s = state()
@@ -301,7 +302,8 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
         # code cell has a number, or an error is showing.
         return s if s["errors"] or all(re.fullmatch(r"\[\d+\]:", p) for p in s["prompts"]) else None
 
-    s = wait(f"every cell of {notebook.name} to run and the kernel to be idle", finished, RUN_TIMEOUT_S, every_s=0.5)
+    s = wait(finished, timeout=RUN_TIMEOUT_S, interval=0.5,
+             what=f"every cell of {notebook.name} to run and the kernel to be idle")
     return NotebookRun(cells=s["cells"], prompts=s["prompts"], errors=s["errors"],
                        panels=page.evaluate("() => window.__labPanels"), seconds=time.monotonic() - started)
 
