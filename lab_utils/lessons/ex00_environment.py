@@ -42,6 +42,11 @@ _ = i18n.catalog(__name__, {
     "why_bool": {"en": "Spark keeps settings as text, and bool(\"false\") is True: compare the text with \"true\"",
                  "fr": "Spark garde ses réglages sous forme de texte, et bool(\"false\") vaut True : comparez le texte "
                        "à \"true\""},
+    "spark_stopped": {
+        "en": "Spark is stopped (the notebook's last cell stops it): run the cell `spark = lab_utils.get_spark()` "
+              "again, then this one",
+        "fr": "Spark est arrêté (la dernière cellule du notebook l'arrête) : relancez la cellule "
+              "`spark = lab_utils.get_spark()`, puis celle-ci"},
     "right": {
         "en": "right: S3A sends its requests to {endpoint}, signed with the lab's key {access_key}, with the bucket in "
               "the path (path style); and your function reads any Spark configuration",
@@ -88,11 +93,16 @@ def _same(field: str, got, want) -> bool:
     return isinstance(got, str) and got.rstrip("/") == str(want).rstrip("/")
 
 
-def s3a_settings(student_s3a_settings, conf) -> Verdict:
+def s3a_settings(student_s3a_settings, spark) -> Verdict:
     """Notebook 00: `student_s3a_settings(conf)` returns {"endpoint", "access_key", "path_style"} read from a
-    Spark configuration. Run on the live `conf` (spark.conf), then on HIDDEN_CASES."""
+    Spark configuration. Run on the live `spark.conf`, then on HIDDEN_CASES."""
     if not_done(student_s3a_settings):
         return placeholder()
+    try:
+        conf = spark.conf
+        conf.get(ENDPOINT)
+    except Exception:  # noqa: BLE001 - py4j's error for a stopped session, a Java traceback otherwise
+        return Verdict(False, _("spark_stopped"))
     live = _call(student_s3a_settings, conf)
     if isinstance(live, Verdict):
         return live

@@ -8,6 +8,9 @@ the ✅ preflight need the live stack. The S3A check runs on the tests' own Spar
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -169,16 +172,32 @@ def a_tuple(conf):
     (a_tuple, "not_dict"),
 ], ids=lambda a: getattr(a, "__name__", str(a)))
 def test_s3a_settings_rejects_the_placeholder_and_wrong_answers(spark, lang, answer, says):
-    verdict = checks.s3a_settings(answer, spark.conf)
+    verdict = checks.s3a_settings(answer, spark)
     assert not verdict, f"{getattr(answer, '__name__', answer)} passed: {verdict}"
     assert str(verdict).startswith(checks.FAIL)
     assert SAYS[says][lang] in str(verdict), str(verdict)
 
 
 def test_s3a_settings_accepts_the_right_answer(spark, lang):
-    verdict = checks.s3a_settings(right, spark.conf)
+    verdict = checks.s3a_settings(right, spark)
     assert verdict, str(verdict)
     assert SAYS["right"][lang] in str(verdict) and config.load().AWS_ENDPOINT_URL in str(verdict)
+
+
+def test_s3a_settings_on_a_stopped_session_says_how_to_restart_spark(lab_cfg):
+    """After the notebook's last cell (spark.stop()), running the check cell again gives one line, not a
+    Java traceback. In a process of its own: the tests' session must keep running."""
+    script = textwrap.dedent("""
+        from lab_utils import checks, config
+        from lab_utils.pipeline import get_spark
+        config.use_language("fr")
+        spark = get_spark(app_name="lab-tests-stopped", require_connectors=False)
+        spark.stop()
+        print(checks.s3a_settings(lambda conf: {}, spark))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1].startswith(f"{checks.FAIL} Spark est arrêté"), run.stdout
 
 
 def test_the_hidden_configurations_differ_from_the_lab_and_cover_both_path_styles(lab_cfg):
