@@ -7,6 +7,7 @@ notebooks run it on their solution with `assert`, so CI proves the solution pass
 from __future__ import annotations
 
 import html
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -23,6 +24,10 @@ _ = i18n.catalog(__name__, {
     "yours": {
         "en": "the next cells use your answer",
         "fr": "les cellules suivantes utilisent votre réponse",
+    },
+    "raised": {
+        "en": "{function} raised {error}",
+        "fr": "{function} a levé {error}",
     },
     "solution_instead": {
         "en": "your answer is not ready yet ({why}): the next cells use the solution, so the lesson goes on",
@@ -61,6 +66,33 @@ def verdict(ok: bool, good: str, bad: str) -> Verdict:
 
 def placeholder() -> Verdict:
     return Verdict(False, _("placeholder"))
+
+
+def call_within(function: Callable, *args, timeout_s: float) -> tuple[bool, Any]:
+    """Run a student's `function(*args)` in a thread: (True, its value, or the exception it raised), or
+    (False, None) when it has not returned after `timeout_s` (a consumer that waits forever must not
+    hang the check cell; the thread, a daemon, is left to the kernel)."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = function(*args)
+        except BaseException as e:  # noqa: BLE001 - reported to the student
+            box["value"] = e
+
+    thread = threading.Thread(target=run, daemon=True, name=f"lab-check-{getattr(function, '__name__', 'answer')}")
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        return False, None
+    return True, box.get("value")
+
+
+def raised(name: str, error: BaseException) -> Verdict:
+    """❌ `name` raised `error`: its type and the first line of its message."""
+    text = str(error).splitlines()[0][:150] if str(error) else ""
+    return Verdict(False, _("raised", function=name, error=f"{type(error).__name__}: {text}" if text
+                            else type(error).__name__))
 
 
 def carry_on(yours: Any, solution: Any, check: Callable[[Any], Verdict]) -> Any:
