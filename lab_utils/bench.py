@@ -26,6 +26,18 @@ def _spread(values: list[float]) -> dict:
             "runs": [round(v) for v in values]}
 
 
+def generator_rate(runs: int = 3, n: int = 100_000) -> dict:
+    """Records/s the generator makes (10 % bad), median of `runs`: it must not be what limits the
+    bulk producer (about 50,000 msg/s and more)."""
+    rates = []
+    for _ in range(runs):
+        gen = TransactionGenerator(seed=0, bad_ratio=0.1)
+        started = time.perf_counter()
+        gen.take(n)
+        rates.append(n / (time.perf_counter() - started))
+    return _spread(rates)
+
+
 def producer_rates(runs: int = 5, n: int = 200_000, naive_n: int = 2_000,
                    cfg: _config.LabConfig | None = None) -> dict:
     """Messages/s from one process at full speed, median of `runs`, in one run:
@@ -321,6 +333,8 @@ def run(quick: bool = False, say=print) -> dict:
     say("first get_spark() in a fresh process ...")
     report["get_spark_s"] = _get_spark_seconds()
 
+    say("generator ...")
+    report["generator_records_per_s"] = generator_rate(runs=1 if quick else 3, n=20_000 if quick else 100_000)["median"]
     say("producers ...")
     rates = producer_rates(runs=1 if quick else 5, n=20_000 if quick else 200_000,
                            naive_n=200 if quick else 2_000, cfg=cfg)
@@ -361,7 +375,7 @@ def run(quick: bool = False, say=print) -> dict:
     return report
 
 
-KEYS = ("producer_msgs_per_s", "producer_naive_msgs_per_s", "drain_events_per_s", "limit_events_per_s",
+KEYS = ("generator_records_per_s", "producer_msgs_per_s", "producer_naive_msgs_per_s", "drain_events_per_s", "limit_events_per_s",
         "latency_p50_s", "latency_p99_s", "get_spark_s", "stack_up_s", "first_batch_s", "stack_rss_mib",
         "files_per_100k_events")
 
@@ -372,6 +386,7 @@ def format_report(r: dict) -> str:
         f"machine: {r['machine']['cores']} cores, {r['machine']['memory_gib']} GiB; "
         f"Kafka {r['versions']['kafka']}, Spark {r['versions']['pyspark']}, MinIO {r['versions']['minio']}"
         + ("   (--quick: proves the benchmark runs; figures are not meaningful)" if r["quick"] else ""),
+        f"generator (10 % bad)               {r['generator_records_per_s']:>12,.0f} records/s",
         f"producer (bulk, confluent-kafka)   {r['producer_msgs_per_s']:>12,.0f} msg/s",
         f"producer (kafka-python, tuned)     {r['producer_kafka_python_tuned_msgs_per_s']:>12,.0f} msg/s",
         f"producer (naive send+flush)        {r['producer_naive_msgs_per_s']:>12,.0f} msg/s",

@@ -8,6 +8,10 @@ read the last line of a traceback and the command line prints only that line.
 class LabError(Exception):
     """Base class: `str(err)` is one line that names the fix."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What a notebook shows for it (IPython asks for this): the one line, not a Python or Java traceback."""
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class ConfigError(LabError):
     """A setting is missing or malformed."""

@@ -74,8 +74,11 @@ class Catalog:
                 raise ValueError(f"{name}: text {key!r} has different placeholders per language: {names}")
             self.texts[key] = {**by_lang, "fr": french_typography(by_lang["fr"])}
 
-    def __call__(self, key: str, lang: str | None = None, **values) -> str:
-        return self.texts[key][lang or language()].format(**values)
+    def __call__(self, text_key: str, /, *, in_lang: str | None = None, **values) -> str:
+        """The text `text_key` in `in_lang` (default: the lab's language), its placeholders filled from `values`.
+
+        The odd parameter names leave every ordinary name (key, lang, topic, ...) free for placeholders."""
+        return self.texts[text_key][in_lang or language()].format(**values)
 
     def __contains__(self, key: str) -> bool:
         return key in self.texts

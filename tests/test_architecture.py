@@ -168,8 +168,9 @@ def test_comments_point_to_documents_in_the_repository():
     for path in [*MODULES, *(ROOT / "tests").rglob("*.py"), ROOT / "docker-compose.yml", ROOT / "Dockerfile.jupyter",
                  ROOT / "Makefile"]:
         cited |= {(path.relative_to(ROOT).as_posix(), m) for m in re.findall(r"\b([\w./-]+\.md)\b", path.read_text())}
-    missing = sorted((src, doc) for src, doc in cited
-                     if not (ROOT / doc).exists() and not list(ROOT.glob(f"**/{Path(doc).name}")))
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    names = {Path(t).name for t in tracked} | {t for t in tracked}
+    missing = sorted((src, doc) for src, doc in cited if doc not in names and Path(doc).name not in names)
     assert not missing, missing
 
 
