@@ -17,6 +17,7 @@ from . import bench, demo, pipeline, services
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
 from .producer import produce
+from .services import spark_submit
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -111,6 +112,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    """A PySpark script as a job: pyspark's spark-submit with the lab's jars and settings (notebook 03)."""
+    services.require_services()
+    code = spark_submit.run(args.script, args.args)
+    if code != 0:
+        raise LabError(f"the job {args.script} exited with status {code}: its error is above")
+    return 0
+
+
 def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (docs/contract.md: token required)."""
     _config.ensure_env_file()
@@ -170,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-output", metavar="FOLDER",
                    help="where to write the executed notebooks and the PNG files (default %(default)s)")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("submit", help="run a PySpark script with spark-submit and the lab's jars and settings")
+    p.add_argument("script", help="the script, e.g. scripts/consumer_spark.py")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    p.set_defaults(func=_submit)
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)

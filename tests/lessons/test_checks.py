@@ -15,16 +15,6 @@ def test_placeholder_is_never_accepted(spark):
         assert not verdict and "not done yet" in str(verdict)
 
 
-def test_montant_eur(spark):
-    from pyspark.sql import functions as F
-
-    assert checks.montant_eur(lambda df: df.withColumn("montant_eur", F.round(F.col("montant") * F.col("taux_eur"), 2)),
-                              spark)
-    assert not checks.montant_eur(lambda df: df.withColumn("montant_eur", F.col("montant")), spark)
-    assert not checks.montant_eur(lambda df: df, spark)
-    assert not checks.montant_eur(lambda df: df.withColumn("montant_eur", F.col("nope")), spark)
-
-
 def test_busiest_currency():
     import pandas as pd
 
