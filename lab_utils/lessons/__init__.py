@@ -14,10 +14,10 @@ from .ex00_environment import s3_endpoint
 from .ex01_stack import topic_total
 from .ex02_produce import my_transaction
 from .ex03_consumer import montant_eur
-from .ex04_results import busiest_currency
+from .ex04_results import highest_average_currency, montant_eur_range
 from .ex05_windows import busiest_minute
 from .verdict import FAIL, OK, OPTIONAL, Verdict, carry_on, not_done, placeholder, verdict
 
-__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_currency", "busiest_minute", "carry_on", "environment",
-           "montant_eur", "my_transaction", "not_done", "placeholder", "preflight", "s3_endpoint", "topic_total",
-           "verdict"]
+__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "carry_on", "environment",
+           "highest_average_currency", "montant_eur", "montant_eur_range", "my_transaction", "not_done", "placeholder",
+           "preflight", "s3_endpoint", "topic_total", "verdict"]

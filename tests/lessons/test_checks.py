@@ -38,7 +38,7 @@ def test_preflight(cfg):
 
 def test_placeholder_is_never_accepted(spark):
     for verdict in (checks.s3_endpoint(...), checks.topic_total(...), checks.my_transaction(..., 1),
-                    checks.montant_eur(..., spark), checks.busiest_currency(..., None)):
+                    checks.montant_eur(..., spark)):
         assert not verdict and "not done yet" in str(verdict)
 
 
@@ -78,26 +78,6 @@ def test_montant_eur(spark):
     assert not checks.montant_eur(lambda df: df.withColumn("montant_eur", F.col("montant")), spark)
     assert not checks.montant_eur(lambda df: df, spark)
     assert not checks.montant_eur(lambda df: df.withColumn("montant_eur", F.col("nope")), spark)
-
-
-def test_busiest_currency():
-    import pandas as pd
-
-    output = pd.DataFrame({"devise": ["EUR", "USD", "USD"], "montant_eur": [100.0, 60.0, 50.0]})
-    assert checks.busiest_currency("USD", output)
-    assert not checks.busiest_currency("EUR", output)
-
-
-def test_busiest_minute(spark):
-    from datetime import datetime
-
-    rows = [((datetime(2026, 11, 28, 10, 0), datetime(2026, 11, 28, 10, 1)), 5),
-            ((datetime(2026, 11, 28, 10, 1), datetime(2026, 11, 28, 10, 2)), 9)]
-    spark.createDataFrame(rows, "minute struct<start: timestamp, end: timestamp>, transactions long") \
-        .createOrReplaceTempView("per_minute_test")
-    assert not checks.busiest_minute(..., spark, table="per_minute_test")
-    assert checks.busiest_minute(datetime(2026, 11, 28, 10, 1), spark, table="per_minute_test")
-    assert not checks.busiest_minute(datetime(2026, 11, 28, 10, 0), spark, table="per_minute_test")
 
 
 def test_carry_on_uses_the_answer_only_when_it_passes(capsys):
