@@ -6,6 +6,10 @@ Runs the notebooks themselves (nothing is copied out of them into a script), in 
 Python environment, and writes next to each executed notebook the figures of its cells tagged
 `png:<name>` (notebook 04 tags its four plots). The executed notebooks, outputs included, are in
 the same folder, for a look afterwards; the originals stay without outputs.
+
+Notebook 03 starts the pipeline on its checkpoints; while another kernel (or `python -m lab_utils
+stream`) runs it, that start is refused. The demo looks at the checkpoints' locks before it runs
+anything and says so in one line, naming what to stop.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Callable
 
 from . import config as _config
 from .clients.health import require_services
-from .errors import LabError
+from .errors import CheckpointInUse, LabError
+from .pipeline import OUTPUT_QUERY, REJECTED_QUERY
+from .pipeline.checkpoint import CheckpointLock
 
 STORY = ("02_produce_from_a_cell", "03_streaming_query", "04_results")
 CELL_TIMEOUT_S = 600
@@ -53,6 +59,21 @@ def _save_pngs(nb, name: str, out: Path) -> list[Path]:
     return saved
 
 
+def pipeline_in_use(cfg: _config.LabConfig | None = None) -> CheckpointInUse | None:
+    """The refusal to raise when a running query holds one of the pipeline's checkpoints, else None."""
+    cfg = cfg or _config.load()
+    for query in (OUTPUT_QUERY, REJECTED_QUERY):
+        checkpoint = cfg.s3a_path("checkpoint", query)
+        held = CheckpointLock(checkpoint, query, cfg).running_holder()
+        if held is not None:
+            who, _info = held
+            return CheckpointInUse(
+                f"the pipeline is already running ({who} holds checkpoint {checkpoint}), so notebook 03 could not "
+                "start it: stop it first (`pipeline.stop()` or Kernel > Shut Down in that notebook, Ctrl-C for "
+                "`python -m lab_utils stream`), then run the demo again")
+    return None
+
+
 def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None] = print,
         lang: str | None = None) -> list[Path]:
     """Execute `notebooks` (in LAB_LANG's language, or `lang`) in order; write each executed notebook
@@ -61,7 +82,10 @@ def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    require_services()
+    cfg = require_services()
+    in_use = pipeline_in_use(cfg)
+    if in_use is not None:
+        raise in_use
     out.mkdir(parents=True, exist_ok=True)
     pngs: list[Path] = []
     folder = _config.NOTEBOOKS_DIR / (lang or _config.language())
@@ -78,8 +102,10 @@ def run(out: Path, notebooks: tuple[str, ...] = STORY, say: Callable[[str], None
             client.execute()
         except CellExecutionError as e:
             nbformat.write(nb, out / f"{name}.ipynb")
-            last = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            raise LabError(f"{name} failed: {last}: the executed notebook is in {out / (name + '.ipynb')}") from e
+            # The lab's errors say what to do in their first line; a traceback's last line often does not.
+            said = (e.evalue or "").strip().splitlines()
+            why = f"{e.ename}: {said[0]}" if said else (e.ename or type(e).__name__)
+            raise LabError(f"{name} failed: {why} (the executed notebook is in {out / (name + '.ipynb')})") from e
         nbformat.write(nb, out / f"{name}.ipynb")
         saved = _save_pngs(nb, name, out)
         pngs += saved

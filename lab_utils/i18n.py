@@ -110,3 +110,12 @@ def language() -> str:
     """The language of student-facing texts: `fr` or `en` (LAB_LANG, read by lab_utils.config)."""
     lang = _language_source()
     return lang if lang in LANGUAGES else "en"
+
+
+def format_number(value: float, decimals: int = 0, lang: str | None = None) -> str:
+    """A number as each language writes it: 12,345.67 in English, 12 345,67 in French (a narrow
+    no-break space between thousands, a decimal comma)."""
+    text = f"{value:,.{decimals}f}"
+    if (lang or language()) == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text

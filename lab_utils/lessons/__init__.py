@@ -15,13 +15,13 @@ from .ex01_stack import consumer_group
 from .ex02_produce import my_transaction
 from .ex03_consumer import (add_reason, batch_numbers, compare_with_reference, kafka_frame, kafka_stream, local_time,
                            montant_eur, parquet_sink, parse, rates_frame, read_checkpoint, submit_command, with_rate)
-from .ex04_results import busiest_currency
+from .ex04_results import highest_average_currency, montant_eur_range
 from .ex05_windows import busiest_minute
 from .verdict import FAIL, OK, OPTIONAL, Verdict, carry_on, not_done, placeholder, verdict
 
-__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_currency", "busiest_minute", "carry_on",
-           "consumer_group", "docker", "environment", "montant_eur", "my_transaction", "not_done", "placeholder",
-           "preflight", "s3a_settings", "verdict",
+__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "carry_on", "consumer_group", "docker",
+           "environment", "highest_average_currency", "montant_eur", "montant_eur_range", "my_transaction", "not_done",
+           "placeholder", "preflight", "s3a_settings", "verdict",
            # notebook 03: the consumer, step by step (lessons/ex03_consumer.py)
            "add_reason", "batch_numbers", "compare_with_reference", "kafka_frame", "kafka_stream", "local_time",
            "parquet_sink", "parse", "rates_frame", "read_checkpoint", "submit_command", "with_rate"]

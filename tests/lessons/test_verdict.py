@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from lab_utils import checks
+from lab_utils import checks, config
 from lab_utils.lessons.verdict import call_within, raised
 
 
@@ -35,3 +35,18 @@ def test_raised_names_the_error_in_the_labs_language(lang):
     said = str(raised("to_eur", KeyError("montant")))
     assert said.startswith(checks.FAIL) and "KeyError" in said and "montant" in said
     assert ("to_eur raised" if lang == "en" else "to_eur a levé") in said
+
+
+def test_carry_on_uses_the_answer_only_when_it_passes(capsys):
+    before = config.use_language("en")
+    try:
+        right = checks.Verdict(True, "right")
+        wrong = checks.Verdict(False, "off by one")
+        assert checks.carry_on(..., "solution", lambda a: right) == "solution"
+        assert "not ready yet" in capsys.readouterr().out
+        assert checks.carry_on("mine", "solution", lambda a: wrong) == "solution"
+        assert "off by one" in capsys.readouterr().out
+        assert checks.carry_on("mine", "solution", lambda a: right) == "mine"
+        assert "your answer" in capsys.readouterr().out
+    finally:
+        config.use_language(before)
