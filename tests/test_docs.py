@@ -61,11 +61,17 @@ def test_the_readmes_link_the_glossary_and_the_guide():
     assert "(../docs/glossary.md)" in (ROOT / "notebooks" / "README.md").read_text()
 
 
+def _minutes(text: str) -> int | None:
+    """"about 40 minutes" / "environ 2 heures" / "about 40 min" -> 40 / 120 / 40."""
+    m = re.search(r"(\d+)\s*(min|hour|heure|h\b)", text)
+    return None if not m else int(m.group(1)) * (1 if m.group(2) == "min" else 60)
+
+
 def _stated_minutes(path) -> int | None:
-    """The student time a notebook's first cell states (**Time:** / **Durée :** about N minutes), if any."""
+    """The student time a notebook's first cell states (**Time:** / **Durée :** about N minutes or hours), if any."""
     first = nbformat.read(path, as_version=4).cells[0].source
-    m = re.search(r"\*\*(?:Time|Durée)\s?:\*\*[^\d\n]*(\d+)", first)
-    return int(m.group(1)) if m else None
+    m = re.search(r"\*\*(?:Time|Durée)\s?:\*\*([^\n]*)", first)
+    return _minutes(m.group(1)) if m else None
 
 
 @pytest.mark.parametrize("path", sorted((lab_config.NOTEBOOKS_DIR / "en").glob("*.ipynb")), ids=lambda p: p.stem)
@@ -74,9 +80,10 @@ def test_the_guide_gives_each_notebooks_time_as_the_notebook_states_it(path):
             if line.startswith("|") and f"`{path.stem}`" in line]
     assert rows, f"docs/instructor.md has no timing row for {path.stem}"
     stated = _stated_minutes(path)
-    if stated is not None:
-        assert f"{stated} min" in rows[0], (f"{path.stem} states about {stated} minutes for a student; "
-                                            f"docs/instructor.md says: {rows[0]}")
+    assert stated, f"{path.stem}: its first cell states no **Time:** for a student"
+    guide = _minutes(rows[0].split("|")[2])
+    assert guide == stated, (f"{path.stem} states about {stated} minutes for a student; "
+                             f"docs/instructor.md says: {rows[0]}")
     fr = _stated_minutes(lab_config.NOTEBOOKS_DIR / "fr" / path.name)
     assert fr == stated, f"{path.stem}: the French notebook states {fr} minutes, the English one {stated}"
 
