@@ -51,6 +51,9 @@ def test_the_language_comes_from_the_kernel_then_lab_lang_then_english(lang, tmp
     assert config.language(env={"LAB_LANG": "en"}, env_file=env_file) == "en"
     lang("fr")
     assert config.language(env={"LAB_LANG": "en"}, env_file=env_file) == "fr"
+    with pytest.raises(ConfigError, match="LAB_LANG doit valoir l'une de ces langues : en, fr"):
+        lang("de")
+    lang("en")
     with pytest.raises(ConfigError, match="LAB_LANG must be one of en, fr"):
         lang("de")
 
