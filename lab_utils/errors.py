@@ -8,13 +8,19 @@ read the last line of a traceback and the command line prints only that line.
 class LabError(Exception):
     """Base class: `str(err)` is one line that names the fix."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback (its hook for exceptions that explain themselves):
+        the one line, as the command line prints it. The frames inside lab_utils would only hide it;
+        `%tb` in the next cell still shows them."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class ConfigError(LabError):
     """A setting is missing or malformed."""
 
 
 class ToolMissing(LabError):
-    """Java, Maven or Go is missing or too old for the native stack."""
+    """Java, Maven or Go is missing or too old for the native stack (or Java for the Spark driver)."""
 
 
 class PortInUse(LabError):
@@ -23,6 +29,13 @@ class PortInUse(LabError):
 
 class ServiceDown(LabError):
     """Kafka or MinIO does not answer."""
+
+
+class NotSetUp(ServiceDown):
+    """Kafka and MinIO answer, but not as the configuration says: the topic is missing, the bucket
+    is missing or not the lab's key's, the key is wrong, the Spark master does not answer.
+
+    A ServiceDown, so code that asks "is the stack ready?" catches it too."""
 
 
 class ServiceDied(LabError):
