@@ -1,7 +1,8 @@
 """`python -m lab_utils ...`: the lab's command line (docs/contract.md, "Command line").
 
 Exit status 0 on success; on failure, non-zero and one line on stderr that says what is
-wrong and how to fix it.
+wrong and how to fix it. The help stays in English; that line, like everything a notebook
+shows, follows LAB_LANG.
 """
 
 from __future__ import annotations
@@ -13,11 +14,44 @@ import sys
 from pathlib import Path
 
 from . import config as _config
-from . import bench, demo, pipeline, services
+from . import bench, demo, doctor, i18n, pipeline, services
+from .clients import health
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
 from .producer import produce
-from .services import spark_submit
+from .services import processes, spark_submit
+
+_ = i18n.catalog(__name__, {
+    "error": {"en": "error: {message}", "fr": "erreur : {message}"},
+    "interrupted": {"en": "interrupted", "fr": "interrompu"},
+    "reset_needs_yes": {
+        "en": "`stack reset` deletes the topic's messages and the bucket's output, rejected and checkpoint folders: "
+              "add --yes to confirm",
+        "fr": "`stack reset` supprime les messages du topic et les dossiers output, rejected et checkpoint du "
+              "compartiment : ajoutez --yes pour confirmer",
+    },
+    "bad_ratio": {
+        "en": "--bad-ratio must be between 0 and 1, got {value}",
+        "fr": "--bad-ratio doit être compris entre 0 et 1 (reçu {value})",
+    },
+    "not_acknowledged": {
+        "en": "{failed} of {sent} messages were not acknowledged by Kafka (first error: {first}): check "
+              "`python -m lab_utils stack status` and send them again",
+        "fr": "{failed} messages sur {sent} n'ont pas été acquittés par Kafka (première erreur : {first}) : "
+              "vérifiez `python -m lab_utils stack status` et renvoyez-les",
+    },
+    "streaming": {
+        "en": "streaming {topic} -> {target}/{{output,rejected}}/ ({mode}); Spark UI http://127.0.0.1:4040",
+        "fr": "flux : {topic} -> {target}/{{output,rejected}}/ ({mode}) ; interface de Spark http://127.0.0.1:4040",
+    },
+    "mode_available_now": {"en": "everything Kafka holds, then exit", "fr": "tout ce que contient Kafka, puis arrêt"},
+    "mode_trigger": {"en": "a batch every {seconds} s, Ctrl-C stops", "fr": "un lot toutes les {seconds} s, Ctrl-C arrête"},
+    "stopping": {"en": "stopping (Ctrl-C) ...", "fr": "arrêt (Ctrl-C)…"},
+    "stream_done": {
+        "en": "written {written} rows to output/, rejected {rejected}{reasons}",
+        "fr": "écrites dans output/ : {written} lignes, rejetées : {rejected}{reasons}",
+    },
+})
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -34,8 +68,7 @@ def _stack(args: argparse.Namespace) -> int:
     elif args.action == "reset":
         if not args.yes:
             if not sys.stdin.isatty():
-                raise LabError("`stack reset` deletes the topic's messages and the bucket's output, rejected "
-                               "and checkpoint folders: add --yes to confirm")
+                raise LabError(_("reset_needs_yes"))
             cfg = _config.load()
             answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/? "
                            "[y/N] ")
@@ -48,28 +81,30 @@ def _stack(args: argparse.Namespace) -> int:
 
 def _produce(args: argparse.Namespace) -> int:
     if args.bad_ratio is not None and not 0 <= args.bad_ratio <= 1:
-        raise LabError(f"--bad-ratio must be between 0 and 1, got {args.bad_ratio}")
+        raise LabError(_("bad_ratio", value=args.bad_ratio))
     summary = produce(count=args.count, duration=args.duration, rate=args.rate or None,
                       bad_ratio=args.bad_ratio or 0.0, seed=args.seed, topic=args.topic,
                       progress=sys.stderr.isatty())
     print(summary)
     if summary.failed:
-        raise LabError(f"{summary.failed} of {summary.sent} messages were not acknowledged by Kafka "
-                       f"(first error: {summary.errors[0] if summary.errors else '?'}): "
-                       "check `python -m lab_utils stack status` and send them again")
+        raise LabError(_("not_acknowledged", failed=summary.failed, sent=summary.sent,
+                         first=summary.errors[0] if summary.errors else "?"))
     return 130 if summary.interrupted else 0
 
 
 def _stream(args: argparse.Namespace) -> int:
     from pyspark.errors import StreamingQueryException
 
-    cfg = services.require_services()
-    spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
-    run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
-                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
-    mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
-    print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
-          f"Spark UI http://127.0.0.1:4040", flush=True)
+    # Everything checked before the JVM starts (settings, rates, Kafka, MinIO, topic, the lab's key
+    # and bucket, the driver's Java, the Spark master), so a mistake is one line on stderr, not a
+    # Spark trace after a minute; start() then refuses a checkpoint in use before creating the session.
+    cfg = health.require_ready(topic=None)
+    run = pipeline.start(available_now=args.available_now, trigger_s=args.trigger, progress="lines",
+                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger,
+                         app_name="lab-stream")
+    spark = run.spark
+    mode = _("mode_available_now") if args.available_now else _("mode_trigger", seconds=f"{args.trigger:g}")
+    print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), mode=mode), flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
@@ -82,12 +117,14 @@ def _stream(args: argparse.Namespace) -> int:
                 if failure is not None:
                     raise failure
     except KeyboardInterrupt:
-        print("stopping (Ctrl-C) ...", flush=True)
+        print(_("stopping"), flush=True)
     finally:
         run.stop()
         totals = run.progress.totals
-        print(f"written {totals.written:,} rows to output/, rejected {sum(totals.rejected.values()):,}"
-              + (f" ({', '.join(f'{k} {v:,}' for k, v in totals.rejected.most_common())})" if totals.rejected else ""),
+        n = i18n.number
+        reasons = (f" ({', '.join(f'{k} {n(v)}' for k, v in totals.rejected.most_common())})"
+                   if totals.rejected else "")
+        print(_("stream_done", written=n(totals.written), rejected=n(sum(totals.rejected.values())), reasons=reasons),
               flush=True)
         spark.stop()
     return 0
@@ -125,6 +162,8 @@ def _jupyter(args: argparse.Namespace) -> int:
     """Start JupyterLab on 127.0.0.1 with the token from .env (docs/contract.md: token required)."""
     _config.ensure_env_file()
     cfg = _config.load()
+    # Jupyter would print a screen of log lines then exit; say it in one line, naming JUPYTER_PORT.
+    processes.check_port_free("127.0.0.1", int(cfg.JUPYTER_PORT), "JupyterLab", "JUPYTER_PORT")
     # It opens on the lessons of the lab's language (LAB_LANG): notebooks/en or notebooks/fr.
     lessons = f"/lab/tree/notebooks/{cfg.LAB_LANG}"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
@@ -136,6 +175,14 @@ def _jupyter(args: argparse.Namespace) -> int:
     print(f"JupyterLab: http://127.0.0.1:{cfg.JUPYTER_PORT}{lessons}?token={cfg.JUPYTER_TOKEN}", flush=True)
     os.execv(sys.executable, cmd)
     return 0  # not reached
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    report = doctor.run()
+    print(doctor.format_report(report), flush=True)
+    if not report.ready:
+        raise doctor.not_ready_error(report)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("jupyter", help="start JupyterLab on 127.0.0.1 with the token from .env")
     p.set_defaults(func=_jupyter)
+
+    p = sub.add_parser("doctor", help="is this machine ready for the lab? each component ✅/❌ with its fix, "
+                                      "and where each setting comes from (exit 0 only when ready)")
+    p.set_defaults(func=_doctor)
     return parser
 
 
@@ -197,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except LabError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error", message=e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130

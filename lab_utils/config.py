@@ -10,9 +10,12 @@ generated secrets, so no two installations share a password and none uses `minio
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
-from dataclasses import dataclass, fields
+import zoneinfo
+from dataclasses import InitVar, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -56,10 +59,104 @@ LANGUAGES = i18n.LANGUAGES
 # Secrets have no default: they come from `.env` (generated) or the environment.
 SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "JUPYTER_TOKEN")
 
+_ = i18n.catalog(__name__, {
+    # where a setting was read (docs/contract.md: environment, then .env, then defaults)
+    "from_environment": {"en": "set in the environment", "fr": "défini dans l'environnement"},
+    "from_env_file": {"en": "read from {path}, line {line}", "fr": "lu dans {path}, ligne {line}"},
+    "from_default": {"en": "the default", "fr": "la valeur par défaut"},
+    "from_kernel": {"en": "chosen with `config.use_language()`", "fr": "choisi avec `config.use_language()`"},
+    "from_code": {"en": "given in code", "fr": "donné dans le code"},
+    "env_file_line": {
+        "en": "{path}:{line}: expected KEY=VALUE, got {text}: fix or delete that line",
+        "fr": "{path}:{line} : une ligne CLÉ=VALEUR était attendue, pas {text} : corrigez ou supprimez cette ligne",
+    },
+    "missing": {
+        "en": "{name} is not set (not in the environment nor in {env_file}): run `python -m lab_utils stack up` "
+              "once to generate .env, or set it yourself",
+        "fr": "{name} n'est pas défini (ni dans l'environnement ni dans {env_file}) : lancez une fois "
+              "`python -m lab_utils stack up` pour générer .env, ou définissez-le vous-même",
+    },
+    "use_language": {
+        "en": "LAB_LANG must be one of {languages}, got {value}: e.g. use_language(\"fr\")",
+        "fr": "LAB_LANG doit valoir l'une de ces langues : {languages} (reçu {value}) ; par exemple use_language(\"fr\")",
+    },
+    # One line per bad setting: the setting, its bad value, where it was read, a good example.
+    "bad_LAB_LANG": {
+        "en": "{setting} ({where}) is not a language of the lab: use one of {languages}, e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une langue du lab : utilisez {languages}, par exemple {example}",
+    },
+    "bad_LAB_TIMEZONE": {
+        "en": "{setting} ({where}) is not a time zone: use an IANA name, e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un fuseau horaire : utilisez un nom IANA, par exemple {example}",
+    },
+    "bad_LAB_BUCKET": {
+        "en": "{setting} ({where}) is not a valid S3 bucket name (3 to 63 lowercase letters, digits, hyphens "
+              "or dots, starting and ending with a letter or a digit): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un nom de compartiment (bucket) S3 valide (3 à 63 minuscules, "
+              "chiffres, tirets ou points, commençant et finissant par une lettre ou un chiffre) : "
+              "par exemple {example}",
+    },
+    "bad_KAFKA_TOPIC": {
+        "en": "{setting} ({where}) is not a valid Kafka topic name (1 to 249 letters, digits, dots, underscores "
+              "or hyphens): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un nom de topic Kafka valide (1 à 249 lettres, chiffres, points, "
+              "tirets bas ou tirets) : par exemple {example}",
+    },
+    "bad_KAFKA_BOOTSTRAP_SERVERS": {
+        "en": "{setting} ({where}) is not a list of HOST:PORT (port 1 to 65535, no http://): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une liste HÔTE:PORT (port de 1 à 65535, sans http://) : "
+              "par exemple {example}",
+    },
+    "bad_AWS_ENDPOINT_URL": {
+        "en": "{setting} ({where}) is not an S3 endpoint URL (http:// or https://, a host, an optional port, "
+              "no path): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas l'URL d'un point d'accès S3 (http:// ou https://, un hôte, "
+              "un port facultatif, sans chemin) : par exemple {example}",
+    },
+    "bad_MINIO_CONSOLE_ADDRESS": {
+        "en": "{setting} ({where}) is not a HOST:PORT address (port 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une adresse HÔTE:PORT (port de 1 à 65535) : par exemple {example}",
+    },
+    "bad_SPARK_MASTER": {
+        "en": "{setting} ({where}) is not a Spark master URL (local, local[N], local[*], spark://HOST:PORT, yarn "
+              "or k8s://HOST:PORT): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une URL de maître Spark (local, local[N], local[*], "
+              "spark://HÔTE:PORT, yarn ou k8s://HÔTE:PORT) : par exemple {example}",
+    },
+    "too_short": {
+        "en": "{name} ({where}) is {length} characters long, but MinIO needs at least {minimum} characters: set a "
+              "longer one (the .env that set-up writes holds random values of 24 or more)",
+        "fr": "{name} ({where}) fait {length} caractères, mais MinIO en exige au moins {minimum} : choisissez une "
+              "valeur plus longue (le .env écrit à l'installation contient des valeurs aléatoires de 24 ou plus)",
+    },
+    "bad_JUPYTER_PORT": {
+        "en": "{setting} ({where}) is not a port number (a whole number from 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un numéro de port (un entier de 1 à 65535) : par exemple {example}",
+    },
+})
+
+# How each setting is checked (`check_setting`) and what a good value looks like in its error.
+EXAMPLES = {
+    "KAFKA_BOOTSTRAP_SERVERS": "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092",
+    "KAFKA_TOPIC": "KAFKA_TOPIC=transactions",
+    "AWS_ENDPOINT_URL": "AWS_ENDPOINT_URL=http://127.0.0.1:9000",
+    "LAB_BUCKET": "LAB_BUCKET=transactions",
+    "LAB_TIMEZONE": "LAB_TIMEZONE=Europe/Paris",
+    "SPARK_MASTER": "SPARK_MASTER=local[*]",
+    "MINIO_CONSOLE_ADDRESS": "MINIO_CONSOLE_ADDRESS=127.0.0.1:9001",
+    "JUPYTER_PORT": "JUPYTER_PORT=8888",
+    "LAB_LANG": "LAB_LANG=fr",
+}
+# Where a setting's value came from (LabConfig.source).
+ENVIRONMENT, ENV_FILE_SOURCE, DEFAULT, KERNEL = "environment", ".env", "default", "kernel"
+
 
 @dataclass(frozen=True)
 class LabConfig:
-    """Every setting of the lab, with the names of docs/contract.md."""
+    """Every setting of the lab, with the names of docs/contract.md.
+
+    `sources` (given by `load()`) says where each value was read: `source(name)` and `where(name)`.
+    """
 
     KAFKA_BOOTSTRAP_SERVERS: str
     KAFKA_TOPIC: str
@@ -75,13 +172,16 @@ class LabConfig:
     JUPYTER_PORT: str
     JUPYTER_TOKEN: str
     LAB_LANG: str
+    # An init-only value, not a setting: `fields(LabConfig)` stays the list of settings.
+    sources: InitVar[dict[str, "Source"] | None] = None
+
+    def __post_init__(self, sources: dict[str, "Source"] | None) -> None:
+        object.__setattr__(self, "_sources", dict(sources or {}))
 
     # Derived values, so that no caller parses URLs of its own.
     @property
     def kafka_host_port(self) -> tuple[str, int]:
-        first = self.KAFKA_BOOTSTRAP_SERVERS.split(",")[0].strip()
-        host, _, port = first.rpartition(":")
-        return host or "127.0.0.1", int(port)
+        return host_ports(self.KAFKA_BOOTSTRAP_SERVERS)[0]
 
     @property
     def s3_host_port(self) -> tuple[str, int]:
@@ -90,8 +190,7 @@ class LabConfig:
 
     @property
     def console_host_port(self) -> tuple[str, int]:
-        host, _, port = self.MINIO_CONSOLE_ADDRESS.rpartition(":")
-        return host or "127.0.0.1", int(port)
+        return host_ports(self.MINIO_CONSOLE_ADDRESS)[0]
 
     def s3a_path(self, *parts: str) -> str:
         """`s3a://LAB_BUCKET/<parts>` for Spark."""
@@ -103,13 +202,191 @@ class LabConfig:
 
     def redacted(self) -> dict[str, str]:
         """The settings with secrets masked, for display in notebooks and reports."""
-        return {f.name: ("***" if f.name in SECRETS and f.name != "AWS_ACCESS_KEY_ID" else getattr(self, f.name))
-                for f in fields(self)}
+        return {f.name: mask(f.name, getattr(self, f.name)) for f in fields(self)}
+
+    def source(self, name: str) -> str | None:
+        """Where setting `name` came from: "environment", ".env", "default", "kernel"; None when
+        unknown (a LabConfig built by hand or by `dataclasses.replace`)."""
+        found = self._sources.get(name)
+        return found.kind if found else None
+
+    def where(self, name: str) -> str:
+        """Where setting `name` was read, as a student reads it ("read from /lab/.env, line 3")."""
+        found = self._sources.get(name)
+        return found.describe() if found else _("from_code")
+
+    def setting(self, name: str) -> str:
+        """`NAME='value' (where it was read)`: how a message names a setting the student should check."""
+        return f"{name}={getattr(self, name)!r} ({self.where(name)})"
 
 
-def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
-    """Parse a dotenv file: KEY=VALUE lines, `#` comments, optional quotes."""
-    values: dict[str, str] = {}
+@dataclass(frozen=True)
+class Source:
+    """Where one setting's value was read: the environment, a line of `.env`, the default, the kernel."""
+
+    kind: str
+    path: Path | None = None
+    line: int | None = None
+
+    def describe(self, lang: str | None = None) -> str:
+        if self.kind == ENV_FILE_SOURCE:
+            return _("from_env_file", lang, path=self.path, line=self.line)
+        return _({ENVIRONMENT: "from_environment", KERNEL: "from_kernel"}.get(self.kind, "from_default"), lang)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as `settings()` found it: its value (None when missing), where it was read, and
+    what is wrong with it (one line naming the fix) or None."""
+
+    name: str
+    value: str | None
+    source: Source | None
+    problem: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The value for display, secrets masked."""
+        return "" if self.value is None else mask(self.name, self.value)
+
+
+def mask(name: str, value: str) -> str:
+    """The value as reports may show it: secrets masked (the access key id is not secret, and names the key)."""
+    return "***" if name in SECRETS and name != "AWS_ACCESS_KEY_ID" else value
+
+
+# --------------------------------------------------------------------------- validation
+
+# Kafka: kafka.common.internals.Topic (legal characters, at most 249, not "." nor "..").
+_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+# S3 general-purpose bucket naming rules (AWS docs, "Bucket naming rules"): 3-63 characters,
+# lowercase letters, digits, dots and hyphens, a letter or digit at each end, no "..", not an
+# IP address, none of the reserved prefixes and suffixes. MinIO applies the same rules.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_RESERVED = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3"))
+_HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)")
+_LOCAL_MASTER = re.compile(r"local(\[(\*|[1-9][0-9]*)(,[1-9][0-9]*)?\])?")
+# MinIO refuses to start with a shorter root user or password, and to create a key with a shorter
+# id or secret (its "access key length should be at least 3, and secret key length at least 8").
+MIN_LENGTH = {"MINIO_ROOT_USER": 3, "MINIO_ROOT_PASSWORD": 8, "AWS_ACCESS_KEY_ID": 3, "AWS_SECRET_ACCESS_KEY": 8}
+# zoneinfo also finds these files in the tz folder, but they are no zone names Spark's Java knows.
+_NOT_ZONES = {"localtime", "posixrules", "Factory"}
+
+
+def host_ports(text: str) -> list[tuple[str, int]]:
+    """`host:port[,host:port...]` as pairs; ValueError when one is not HOST:PORT with a port 1-65535."""
+    pairs = []
+    for item in text.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep or not _HOST.fullmatch(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(item)
+        pairs.append((host.strip("[]"), int(port)))
+    return pairs
+
+
+def valid_bucket(name: str) -> bool:
+    if not _BUCKET.fullmatch(name) or ".." in name:
+        return False
+    try:
+        ipaddress.IPv4Address(name)
+        return False
+    except ValueError:
+        pass
+    prefixes, suffixes = _BUCKET_RESERVED
+    return not name.startswith(prefixes) and not name.endswith(suffixes)
+
+
+def valid_topic(name: str) -> bool:
+    return bool(_TOPIC.fullmatch(name)) and name not in (".", "..")
+
+
+def valid_zone(name: str) -> bool:
+    """A real IANA time zone name (what Spark's `from_utc_timestamp` and Python's zoneinfo accept)."""
+    if not name or name in _NOT_ZONES:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def valid_endpoint(url: str) -> bool:
+    try:
+        u = urlparse(url)
+        port = u.port  # ValueError when out of range or not a number
+    except ValueError:
+        return False
+    return (u.scheme in ("http", "https") and bool(u.hostname) and _HOST.fullmatch(u.hostname or "") is not None
+            and u.path in ("", "/") and not u.query and not u.params and not u.fragment
+            and (port is None or port > 0))
+
+
+def valid_master(master: str) -> bool:
+    if _LOCAL_MASTER.fullmatch(master) or master == "yarn":
+        return True
+    for scheme in ("spark://", "k8s://"):
+        if master.startswith(scheme):
+            rest = master[len(scheme):]
+            if scheme == "k8s://":  # k8s://https://host:port, or k8s://host:port (https implied)
+                rest = rest.split("://", 1)[-1].rstrip("/")
+            try:
+                return bool(host_ports(rest)) and (scheme == "spark://" or "," not in rest)
+            except ValueError:
+                return False
+    return False
+
+
+def valid_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+def _valid_host_ports(text: str) -> bool:
+    try:
+        return bool(host_ports(text))
+    except ValueError:
+        return False
+
+
+def _suggest_zone(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+    return f"LAB_TIMEZONE={close[0]}" if close else EXAMPLES["LAB_TIMEZONE"]
+
+
+_VALIDATORS = {
+    "KAFKA_BOOTSTRAP_SERVERS": _valid_host_ports,
+    "KAFKA_TOPIC": valid_topic,
+    "AWS_ENDPOINT_URL": valid_endpoint,
+    "LAB_BUCKET": valid_bucket,
+    "LAB_TIMEZONE": valid_zone,
+    "SPARK_MASTER": valid_master,
+    "MINIO_CONSOLE_ADDRESS": _valid_host_ports,
+    "JUPYTER_PORT": valid_port,
+    "LAB_LANG": lambda value: value in LANGUAGES,
+}
+
+
+def check_setting(name: str, value: str, source: Source | None = None, lang: str | None = None) -> str | None:
+    """What is wrong with `value` for setting `name`, as one line naming the fix (in `lang`, by default
+    the lab's language); None when it is good. A secret's value is never part of the line."""
+    where = source.describe(lang) if source else _("from_code", lang)
+    if len(value) < MIN_LENGTH.get(name, 0):
+        return _("too_short", lang, name=name, where=where, length=len(value), minimum=MIN_LENGTH[name])
+    check = _VALIDATORS.get(name)
+    if check is None or check(value):
+        return None
+    example = _suggest_zone(value) if name == "LAB_TIMEZONE" else EXAMPLES[name]
+    return _(f"bad_{name}", lang, setting=f"{name}={value!r}", where=where, example=example,
+             languages=", ".join(LANGUAGES))
+
+
+# --------------------------------------------------------------------------- reading
+
+def _env_file_lines(path: Path) -> dict[str, tuple[str, int]]:
+    """Parse a dotenv file: KEY=VALUE lines, `#` comments, optional quotes -> {key: (value, line number)}."""
+    values: dict[str, tuple[str, int]] = {}
     if not path.exists():
         return values
     for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -120,12 +397,17 @@ def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
             line = line[len("export "):]
         key, sep, value = line.partition("=")
         if not sep:
-            raise ConfigError(f"{path}:{n}: expected KEY=VALUE, got {line!r}: fix or delete that line")
+            raise ConfigError(_("env_file_line", path=path, line=n, text=repr(line)))
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        values[key.strip()] = value
+        values[key.strip()] = (value, n)
     return values
+
+
+def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
+    """Parse a dotenv file: KEY=VALUE lines, `#` comments, optional quotes."""
+    return {key: value for key, (value, _line) in _env_file_lines(path).items()}
 
 
 def ensure_env_file(path: Path = ENV_FILE) -> bool:
@@ -167,7 +449,7 @@ def use_language(lang: str | None) -> str | None:
         _chosen_language = None
         return before
     if lang not in LANGUAGES:
-        raise ConfigError(f"LAB_LANG must be one of {', '.join(LANGUAGES)}, got {lang!r}: e.g. use_language(\"fr\")")
+        raise ConfigError(_("use_language", languages=", ".join(LANGUAGES), value=repr(lang)))
     _chosen_language = lang
     return before
 
@@ -190,30 +472,55 @@ def language(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> st
 i18n.set_language_source(language)
 
 
-def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabConfig:
-    """The configuration: environment, then `.env`, then defaults.
+def settings(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> dict[str, Setting]:
+    """Every setting with its value, where it was read and what is wrong with it (None when good).
 
-    Raises ConfigError naming the fix when a secret is missing.
+    Never stops at a bad value (`doctor` shows them all); raises ConfigError only for a `.env`
+    line it cannot parse. `load()` is this, stopping at the first problem.
     """
     environ = os.environ if env is None else env
-    from_file = read_env_file(env_file)
-    values: dict[str, str] = {}
+    # The language these very settings ask for (an error about them must not depend on os.environ
+    # when `env` is given).
+    lang = language(environ, env_file)
+    from_file = _env_file_lines(env_file)
+    found: dict[str, Setting] = {}
     for f in fields(LabConfig):
         name = f.name
         if environ.get(name):
-            values[name] = environ[name]
-        elif from_file.get(name):
-            values[name] = from_file[name]
+            value, source = environ[name], Source(ENVIRONMENT)
+        elif from_file.get(name, ("", 0))[0]:
+            value, line = from_file[name]
+            source = Source(ENV_FILE_SOURCE, env_file, line)
         elif name in DEFAULTS:
-            values[name] = DEFAULTS[name]
+            value, source = DEFAULTS[name], Source(DEFAULT)
         else:
-            raise ConfigError(
-                f"{name} is not set (not in the environment nor in {env_file}): "
-                "run `python -m lab_utils stack up` once to generate .env, or set it yourself"
-            )
-    if _chosen_language:
-        values["LAB_LANG"] = _chosen_language
-    if values["LAB_LANG"] not in LANGUAGES:
-        raise ConfigError(f"LAB_LANG={values['LAB_LANG']!r} is not a language of the lab: use one of "
-                          f"{', '.join(LANGUAGES)}, e.g. LAB_LANG=fr")
-    return LabConfig(**values)
+            found[name] = Setting(name, None, None, _("missing", lang, name=name, env_file=env_file))
+            continue
+        if name == "LAB_LANG" and _chosen_language:
+            value, source = _chosen_language, Source(KERNEL)
+        found[name] = Setting(name, value, source, check_setting(name, value, source, lang))
+    return found
+
+
+def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabConfig:
+    """The configuration: environment, then `.env`, then defaults, each value checked.
+
+    Raises ConfigError, one line naming the setting, its bad value, where it was read and a good
+    example, at the first setting that is missing or malformed (a time zone that does not exist,
+    a bucket or topic name the services refuse, a URL or HOST:PORT that is not one, ...), so
+    nothing starts with it.
+    """
+    found = settings(env, env_file)
+    for s in found.values():
+        if s.problem:
+            raise ConfigError(s.problem)
+    return LabConfig(**{name: s.value for name, s in found.items()},
+                     sources={name: s.source for name, s in found.items()})
+
+
+def java_home() -> str | None:
+    """JAVA_HOME from the environment: the JDK pyspark's launcher runs the Spark driver with.
+
+    Not a lab setting (not in `.env`): pyspark reads it from the process environment only.
+    """
+    return os.environ.get("JAVA_HOME") or None

@@ -9,8 +9,10 @@ class LabError(Exception):
     """Base class: `str(err)` is one line that names the fix."""
 
     def _render_traceback_(self) -> list[str]:
-        """What a notebook shows for it (IPython asks for this): the one line, not a Python or Java traceback."""
-        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+        """What IPython shows instead of a traceback (its hook for exceptions that explain themselves):
+        the one line, as the command line prints it. The frames inside lab_utils would only hide it;
+        `%tb` in the next cell still shows them."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 class ConfigError(LabError):
@@ -18,7 +20,7 @@ class ConfigError(LabError):
 
 
 class ToolMissing(LabError):
-    """Java, Maven or Go is missing or too old for the native stack."""
+    """Java, Maven or Go is missing or too old for the native stack (or Java for the Spark driver)."""
 
 
 class PortInUse(LabError):
@@ -27,6 +29,13 @@ class PortInUse(LabError):
 
 class ServiceDown(LabError):
     """Kafka or MinIO does not answer."""
+
+
+class NotSetUp(ServiceDown):
+    """Kafka and MinIO answer, but not as the configuration says: the topic is missing, the bucket
+    is missing or not the lab's key's, the key is wrong, the Spark master does not answer.
+
+    A ServiceDown, so code that asks "is the stack ready?" catches it too."""
 
 
 class ServiceDied(LabError):

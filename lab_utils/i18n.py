@@ -83,6 +83,40 @@ class Catalog:
     def __contains__(self, key: str) -> bool:
         return key in self.texts
 
+    def lazy(self, key: str, **values) -> "LazyText":
+        """Text `key`, looked up each time it is used: a module-level constant that follows the language."""
+        return LazyText(self, key, values)
+
+
+class LazyText:
+    """A catalog text read when it is formatted (`f"{FIX}"`, `str(FIX)`, `FIX + "..."`), in the language of that moment."""
+
+    def __init__(self, cat: Catalog, key: str, values: dict):
+        self._catalog, self._key, self._values = cat, key, values
+
+    def __str__(self) -> str:
+        return self._catalog(self._key, **self._values)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __add__(self, other: str) -> str:
+        return str(self) + other
+
+    def __radd__(self, other: str) -> str:
+        return other + str(self)
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+def number(value: float, decimals: int = 0, lang: str | None = None) -> str:
+    """A number as the language writes it: 12,345.6 in English, 12 345,6 in French (narrow no-break space)."""
+    text = f"{value:,.{decimals}f}"
+    if (lang or language()) == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
 
 def catalog(name: str, texts: dict[str, dict[str, str]]) -> Catalog:
     """Build and register the catalog of module `name` (its `__name__`)."""

@@ -61,7 +61,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping
 
-from . import config
+from . import config, i18n
+from .errors import ConfigError
 
 FIELDS = ("transaction_id", "montant", "devise", "timestamp")
 
@@ -83,7 +84,26 @@ REJECT_REASONS: dict[str, str] = {
     "invalid_timestamp": "timestamp is not ISO 8601 date-time, or names an impossible date (2026-02-30)",
 }
 
-RATES_CSV = config.ROOT / "data" / "exchange_rates.csv"
+RATES_CSV = config.RATES_CSV
+
+_ = i18n.catalog(__name__, {
+    "rates_header": {
+        "en": "{path}: expected the header `devise,taux_eur`, got {header}: restore the file "
+              "(`git checkout data/exchange_rates.csv`) or fix its first line",
+        "fr": "{path} : l'en-tête `devise,taux_eur` était attendu, pas {header} : restaurez le fichier "
+              "(`git checkout data/exchange_rates.csv`) ou corrigez sa première ligne",
+    },
+    "rates_line": {
+        "en": "{path}, line {line}: {text} is not a currency code and its rate in EUR, finite and > 0 "
+              "(e.g. `USD,0.8621`): fix or delete that line",
+        "fr": "{path}, ligne {line} : {text} n'est pas un code de devise suivi de son taux en EUR, fini et > 0 "
+              "(par exemple `USD,0.8621`) : corrigez ou supprimez cette ligne",
+    },
+    "rates_duplicate": {
+        "en": "{path}, line {line}: {code} already has a rate on line {first}: keep only one of the two lines",
+        "fr": "{path}, ligne {line} : {code} a déjà un taux à la ligne {first} : ne gardez qu'une des deux lignes",
+    },
+})
 
 MAX_TRANSACTION_ID = 2**63 - 1  # the output column is a Spark long
 
@@ -125,13 +145,31 @@ MAX_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)
 def load_rates(path: Path = RATES_CSV) -> dict[str, float]:
     """EUR for one unit of each currency, from a CSV with columns `devise,taux_eur` (cached).
 
-    Treat the result as read-only: it is shared by every caller.
+    Every line must hold a three-letter code and a finite rate > 0, each code once: otherwise
+    ConfigError names the file, the line and the fix (a bad rate would turn into wrong amounts,
+    or a duplicate into a silent choice). Treat the result as read-only: it is shared by every caller.
     """
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None or not {"devise", "taux_eur"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}: expected a header `devise,taux_eur`, got {reader.fieldnames}")
-        return {row["devise"].strip().upper(): float(row["taux_eur"]) for row in reader}
+            raise ConfigError(_("rates_header", path=path, header=reader.fieldnames))
+        rates: dict[str, float] = {}
+        first_line: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            code = (row.get("devise") or "").strip().upper()
+            try:
+                rate = float(row.get("taux_eur") or "")
+            except ValueError:
+                rate = math.nan
+            if not re.fullmatch(r"[A-Z]{3}", code) or not math.isfinite(rate) or rate <= 0 or None in row:
+                cells = [v for v in row.values() if isinstance(v, str)] + list(row.get(None) or [])
+                text = ",".join(cells)
+                raise ConfigError(_("rates_line", path=path, line=line, text=repr(text)))
+            if code in rates:
+                raise ConfigError(_("rates_duplicate", path=path, line=line, code=code, first=first_line[code]))
+            rates[code], first_line[code] = rate, line
+        return rates
 
 
 def normalise_devise(devise: str) -> str:

@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import config as _config
+from . import i18n
 from .clients import kafka
 from .clients.kafka import end_offsets, topic_size  # noqa: F401 - part of this module's API (notebooks)
 from .errors import LabError, ServiceDown
@@ -63,6 +64,42 @@ BULK_SETTINGS = {
 DELIVERY_TIMEOUT_S = 60.0
 ENGINES = ("confluent", "kafka-python")
 
+_ = i18n.catalog(__name__, {
+    "summary": {
+        "en": "sent {sent} to {topic} in {seconds} s ({rate} msg/s){ids}; acknowledged {acknowledged}, failed {failed}",
+        "fr": "envoyés : {sent} vers {topic} en {seconds} s ({rate} msg/s){ids} ; acquittés : {acknowledged}, "
+              "en échec : {failed}",
+    },
+    "summary_ids": {"en": ", ids {first}..{last}", "fr": ", identifiants {first}..{last}"},
+    "summary_interrupted": {"en": "; interrupted", "fr": " ; interrompu"},
+    "summary_bad": {"en": "bad on purpose: {bad} ({kinds})", "fr": "volontairement invalides : {bad} ({kinds})"},
+    "summary_error": {"en": "delivery error: {error}", "fr": "erreur de livraison : {error}"},
+    "bad_engine": {
+        "en": "engine must be one of {engines}, got {engine}",
+        "fr": "engine doit valoir l'un de ces moteurs : {engines} (reçu {engine})",
+    },
+    "bad_count": {"en": "count must be >= 0, got {count}", "fr": "count doit être >= 0 (reçu {count})"},
+    "last_id_timeout": {
+        "en": "could not read the last message of {topic} within {seconds} s: {fix}",
+        "fr": "impossible de lire le dernier message de {topic} en {seconds} s : {fix}",
+    },
+    "undelivered": {
+        "en": "{count} messages still undelivered after {seconds} s",
+        "fr": "{count} messages toujours pas livrés après {seconds} s",
+    },
+    "still_sending": {
+        "en": "the background producer is still sending after {seconds} s: wait again, or give it a smaller count "
+              "or duration",
+        "fr": "le producteur en arrière-plan envoie encore après {seconds} s : attendez de nouveau, ou donnez-lui un "
+              "count ou une duration plus petits",
+    },
+    "needs_bound": {
+        "en": "produce_in_background needs count= or duration=, e.g. duration=20",
+        "fr": "produce_in_background a besoin de count= ou de duration=, par exemple duration=20",
+    },
+})
+n = i18n.number
+
 
 @dataclass
 class ProduceSummary:
@@ -93,15 +130,15 @@ class ProduceSummary:
         return sum(self.bad_by_kind.values())
 
     def __str__(self) -> str:
-        ids = f", ids {self.first_id}..{self.last_id}" if self.first_id is not None else ""
-        lines = [f"sent {self.sent:,} to {self.topic} in {self.seconds:.1f} s ({self.rate:,.0f} msg/s){ids}; "
-                 f"acknowledged {self.acknowledged:,}, failed {self.failed:,}"
-                 + ("; interrupted" if self.interrupted else "")]
+        ids = _("summary_ids", first=self.first_id, last=self.last_id) if self.first_id is not None else ""
+        lines = [_("summary", sent=n(self.sent), topic=self.topic, seconds=n(self.seconds, 1), rate=n(self.rate),
+                   ids=ids, acknowledged=n(self.acknowledged), failed=n(self.failed))
+                 + (_("summary_interrupted") if self.interrupted else "")]
         if self.bad:
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.bad_by_kind.items()))
-            lines.append(f"bad on purpose: {self.bad:,} ({kinds})")
+            kinds = ", ".join(f"{kind} {n(count)}" for kind, count in sorted(self.bad_by_kind.items()))
+            lines.append(_("summary_bad", bad=n(self.bad), kinds=kinds))
         for err in self.errors:
-            lines.append(f"delivery error: {err}")
+            lines.append(_("summary_error", error=err))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # a tidy block in notebooks
@@ -149,8 +186,7 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
                     except (AttributeError, ValueError, UnicodeDecodeError):
                         pass  # a foreign message without an id key: ignore it
         if todo:
-            raise ServiceDown(f"could not read the last message of {topic} within {timeout_s:.0f} s: "
-                              f"{kafka.fix_status()}")
+            raise ServiceDown(_("last_id_timeout", topic=topic, seconds=f"{timeout_s:.0f}", fix=kafka.fix_status()))
         return best
     finally:
         consumer.close()
@@ -254,11 +290,14 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     if producer is not None:
         engine = "kafka-python"
     if engine not in ENGINES:
-        raise LabError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise LabError(_("bad_engine", engines=", ".join(ENGINES), engine=repr(engine)))
     if count is None and duration is None:
         count = 1000
     if count is not None and count < 0:
-        raise LabError(f"count must be >= 0, got {count}")
+        raise LabError(_("bad_count", count=count))
+    # Only Kafka is checked: producing touches neither MinIO nor Spark, and notebook 02 produces
+    # before the bucket matters, so a wrong S3 key is `stream`'s and `doctor`'s to report.
+    # A missing topic is no mistake here: producing creates it (KAFKA_TOPIC, or `topic=`).
     if not kafka.kafka_ready(cfg):
         raise ServiceDown(kafka.kafka_down_message(cfg))
     kafka.ensure_topic(cfg, topic)
@@ -318,7 +357,7 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
         try:
             undelivered = sender.flush(DELIVERY_TIMEOUT_S)
             if undelivered:
-                on_error(ServiceDown(f"{undelivered} messages still undelivered after {DELIVERY_TIMEOUT_S:.0f} s"))
+                on_error(ServiceDown(_("undelivered", count=undelivered, seconds=f"{DELIVERY_TIMEOUT_S:.0f}")))
                 summary.failed += undelivered - 1
         except Exception as e:  # noqa: BLE001 - reported, not swallowed
             on_error(e)
@@ -376,8 +415,7 @@ class BackgroundProducer:
         """Block until the producer is done (at most `timeout_s`), then return its summary."""
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            raise LabError(f"the background producer is still sending after {timeout_s:.0f} s: "
-                           "wait again, or give it a smaller count or duration")
+            raise LabError(_("still_sending", seconds=f"{timeout_s:.0f}"))
         if self.error is not None:
             raise self.error
         return self.summary
@@ -390,7 +428,7 @@ def produce_in_background(count: int | None = None, duration: float | None = Non
     Needs a count or a duration: a background producer that never ends would outlive the lesson.
     """
     if count is None and duration is None:
-        raise LabError("produce_in_background needs count= or duration=, e.g. duration=20")
+        raise LabError(_("needs_bound"))
     return BackgroundProducer(count=count, duration=duration, rate=rate, **kwargs)
 
 

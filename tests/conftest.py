@@ -42,6 +42,15 @@ def cfg(lab_cfg) -> lab_config.LabConfig:
                     "runs only the tests that need no service)", pytrace=False)
 
 
+@pytest.fixture
+def french():
+    """Makes this process speak French for one test (`config.use_language("fr")`, as a French
+    notebook's kernel does). Yields nothing; puts back the language chosen before."""
+    before = lab_config.use_language("fr")
+    yield
+    lab_config.use_language(before)
+
+
 @pytest.fixture(scope="session")
 def spark(lab_cfg):
     """Yields the lab's SparkSession (lab_utils.get_spark), with the connector jars when `stack up`

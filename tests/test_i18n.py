@@ -51,6 +51,9 @@ def test_the_language_comes_from_the_kernel_then_lab_lang_then_english(lang, tmp
     assert config.language(env={"LAB_LANG": "en"}, env_file=env_file) == "en"
     lang("fr")
     assert config.language(env={"LAB_LANG": "en"}, env_file=env_file) == "fr"
+    with pytest.raises(ConfigError, match="LAB_LANG doit valoir l'une de ces langues : en, fr"):
+        lang("de")
+    lang("en")
     with pytest.raises(ConfigError, match="LAB_LANG must be one of en, fr"):
         lang("de")
 
@@ -72,3 +75,42 @@ def test_every_catalog_has_both_languages_and_french_typography():
             fr = re.sub(r"`[^`]*`|https?://\S+", "", texts["fr"])
             assert not re.search(r"\w[;?!:](\s|$)", fr), f"{name}.{key}: French wants a space before : ; ? !"
             assert texts["fr"] != texts["en"] or len(texts["en"].split()) <= 2, f"{name}.{key} is not translated"
+
+
+def test_no_function_rebinds_the_catalog_name():
+    """`for _ in ...` or `x, _ = ...` inside a function of a module with a catalog makes `_` a local there:
+    the module's `_("key")` in that function would then call an int or a tuple, and only on the error path."""
+    import ast
+
+    found = []
+    for path in sorted((config.ROOT / "lab_utils").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        if "i18n.catalog(" not in path.read_text():
+            continue
+        for func in ast.walk(tree):
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                args = func.args.args + func.args.kwonlyargs + func.args.posonlyargs
+                # A comprehension's variables live in its own scope: they shadow nothing.
+                in_comprehension = {id(n) for comp in ast.walk(func) if isinstance(comp, ast.comprehension)
+                                    for n in ast.walk(comp.target)}
+                names = [a.arg for a in args] + [n.id for n in ast.walk(func) if isinstance(n, ast.Name)
+                                                 and isinstance(n.ctx, ast.Store) and id(n) not in in_comprehension]
+                if "_" in names:
+                    found.append(f"{path.relative_to(config.ROOT)}:{func.lineno}")
+    assert not found, found
+
+
+def test_numbers_follow_the_language(lang):
+    lang("en")
+    assert i18n.number(1234567.891, 1) == "1,234,567.9" and i18n.number(12) == "12"
+    lang("fr")
+    assert i18n.number(1234567.891, 1) == "1\u202f234\u202f567,9"
+
+
+def test_a_lazy_text_follows_the_language_where_it_is_formatted(lang):
+    from lab_utils.pipeline import FIX_RESET
+
+    lang("en")
+    assert f"{FIX_RESET}".startswith("run `python -m lab_utils stack reset`")
+    lang("fr")
+    assert f"{FIX_RESET}".startswith("lancez `python -m lab_utils stack reset`") and "x " + FIX_RESET != ""

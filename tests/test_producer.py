@@ -117,6 +117,12 @@ def test_broker_down_is_a_clear_error_within_seconds(tmp_path):
     assert time.monotonic() - t0 < 20
 
 
+def test_broker_down_in_french(french):
+    env = {**config.read_env_file(), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    with pytest.raises(ServiceDown, match=r"Kafka ne répond pas à l'adresse 127.0.0.1:1\u00a0: lancez .*stack up"):
+        producer.produce(count=10, cfg=config.load(env=env), progress=False)
+
+
 def cli(*args, env_extra=None, timeout=300):
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "lab_utils", "produce", *args], cwd=ROOT, env=env,
@@ -149,6 +155,9 @@ def test_cli_broker_down_one_line():
     out = cli("--count", "5", env_extra={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, timeout=60)
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0 and "stack up" in out.stderr, out.stderr
+    out = cli("--count", "5", env_extra={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "LAB_LANG": "fr"}, timeout=60)
+    assert out.returncode == 1 and out.stderr.strip().count("\n") == 0, out.stderr
+    assert out.stderr.startswith("erreur\u00a0: Kafka ne répond pas") and "stack up" in out.stderr, out.stderr
 
 
 def test_ids_continue_past_a_few_foreign_messages_at_the_end(cfg, topic):

@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 
-from lab_utils import pipeline, producer, services
+from lab_utils import config, pipeline, producer, services
 from lab_utils.clients import kafka, storage
 from lab_utils.pipeline import checkpoint
 from lab_utils.config import ROOT
@@ -200,6 +200,12 @@ def test_minio_killed_while_the_query_writes_fails_clearly_then_resumes_exactly_
     for failure in failures:
         assert isinstance(failure, QueryFailed)
         assert "MinIO is not reachable" in str(failure) and "stack up" in str(failure), str(failure)
+    before = config.use_language("fr")  # the same failures, as a French notebook's kernel reads them
+    try:
+        french = [str(pipeline.explain_failure(q, cfg)) for q in run.queries if q.exception() is not None]
+    finally:
+        config.use_language(before)
+    assert french and all("MinIO ne répond pas" in f and "stack up" in f for f in french), french
     again = pipeline.start(spark, available_now=True, topic=topic, root=run_prefix, cfg=cfg)
     try:
         assert again.wait(timeout_s=300)
@@ -274,10 +280,17 @@ def test_messages_deleted_before_the_query_read_them_fail_loudly(cfg, spark, top
     assert sum(producer.topic_size(topic, cfg).values()) == 0
     run = pipeline.start(spark, available_now=True, topic=topic, root=run_prefix, cfg=cfg)
     try:
-        with pytest.raises(DataLoss, match=r"Kafka no longer holds messages.*stack reset"):
+        with pytest.raises(DataLoss, match=r"Kafka no longer holds messages.*stack reset") as lost:
             run.wait(timeout_s=300)
     finally:
         run.stop()
+    # A French notebook's kernel reads the same failure in French.
+    before = config.use_language("fr")
+    try:
+        french = str(pipeline.explain_error(lost.value.__cause__, "output", cfg))
+    finally:
+        config.use_language(before)
+    assert "Kafka ne contient plus certains messages" in french and "stack reset" in french, french
     # The student's view: the stream command, one line naming the fix.
     cli = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--available-now", "--prefix", run_prefix],
                          cwd=ROOT, env={**os.environ, "KAFKA_TOPIC": topic}, capture_output=True, text=True, timeout=300)

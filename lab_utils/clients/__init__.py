@@ -1,9 +1,10 @@
-"""The clients layer: how the lab talks to Kafka (`kafka`) and to the bucket (`storage`).
+"""The clients layer: how the lab talks to Kafka (`kafka`) and to the bucket (`storage`), and the
+checks that say whether both are ready (`health`).
 
 Below the producer and the pipeline, above the message contract and the configuration.
 """
 
-from . import kafka, storage
-from .health import require_services
+from . import health, kafka, storage
+from .health import require_ready, require_services
 
-__all__ = ["kafka", "require_services", "storage"]
+__all__ = ["health", "kafka", "require_ready", "require_services", "storage"]

@@ -17,7 +17,7 @@ import time
 
 from .. import config as _config
 from .. import i18n
-from ..errors import LabError, ServiceDown
+from ..errors import NotSetUp, ServiceDown
 
 # docs/contract.md: the topic is created with 3 partitions.
 TOPIC_PARTITIONS = 3
@@ -37,6 +37,13 @@ _ = i18n.catalog(__name__, {
         "en": "Kafka did not delete {topics} within {seconds} s: check `python -m lab_utils stack status`",
         "fr": "Kafka n'a pas supprimé {topics} en {seconds} s : vérifiez `python -m lab_utils stack status`",
     },
+    "topic_missing": {
+        "en": "Kafka at {address} has no topic {topic} (KAFKA_TOPIC, {where}): fix KAFKA_TOPIC if it is a typo, "
+              "or create the topic with `python -m lab_utils produce` or `python -m lab_utils stack up`",
+        "fr": "Kafka ({address}) n'a pas de topic {topic} (KAFKA_TOPIC, {where}) : corrigez KAFKA_TOPIC s'il "
+              "s'agit d'une faute de frappe, ou créez le topic avec `python -m lab_utils produce` ou "
+              "`python -m lab_utils stack up`",
+    },
     "no_topic": {
         "en": "topic {topic} does not exist: `python -m lab_utils stack up` creates {default_topic}, "
               "`produce` creates any other",
@@ -53,6 +60,14 @@ def fix_status() -> str:
 
 def kafka_down_message(cfg: _config.LabConfig) -> str:
     return _("kafka_down", address=cfg.KAFKA_BOOTSTRAP_SERVERS)
+
+
+def topic_missing_message(cfg: _config.LabConfig, topic: str | None = None) -> str:
+    """The topic does not exist: name KAFKA_TOPIC (and where it was read) when it is the lab's topic."""
+    topic = topic or cfg.KAFKA_TOPIC
+    if topic == cfg.KAFKA_TOPIC:
+        return _("topic_missing", address=cfg.KAFKA_BOOTSTRAP_SERVERS, topic=topic, where=cfg.where("KAFKA_TOPIC"))
+    return _("no_topic", topic=topic, default_topic=cfg.KAFKA_TOPIC)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -197,7 +212,7 @@ def topic_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None
     finally:
         consumer.close()
     if not tps:
-        raise LabError(_("no_topic", topic=topic, default_topic=cfg.KAFKA_TOPIC))
+        raise NotSetUp(topic_missing_message(cfg, topic))
     return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
 
 

@@ -10,6 +10,9 @@ exactly the files that `_spark_metadata` commits, as `spark.read` does.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import json
 import re
 import urllib.request
@@ -17,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from .. import config as _config
 from .. import i18n
-from ..errors import CheckpointMismatch
+from ..errors import CheckpointMismatch, LabError, NotSetUp, ServiceDown
 
 _BATCH_FILE = re.compile(r"^(\d+)(\.compact)?$")
 
@@ -28,6 +31,49 @@ _ = i18n.catalog(__name__, {
               "(or `docker compose up -d`) and check `python -m lab_utils stack status`",
         "fr": "MinIO ne répond pas à l'adresse {address} : lancez `make lab` ou `python -m lab_utils stack up` "
               "(ou `docker compose up -d`) puis vérifiez `python -m lab_utils stack status`",
+    },
+    "bad_secret": {
+        "en": "MinIO at {address} refuses the lab's key {access_key}: AWS_SECRET_ACCESS_KEY ({where}) is not its secret. "
+              "Put back the value .env had, or run `python -m lab_utils stack up`, which gives the lab's key "
+              "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the configuration",
+        "fr": "MinIO ({address}) refuse la clé du lab {access_key} : AWS_SECRET_ACCESS_KEY ({where}) n'est pas son "
+              "secret. Remettez la valeur qu'avait .env, ou lancez `python -m lab_utils stack up`, qui donne à la "
+              "clé du lab les AWS_ACCESS_KEY_ID et AWS_SECRET_ACCESS_KEY de la configuration",
+    },
+    "unknown_key": {
+        "en": "MinIO at {address} does not know the lab's key AWS_ACCESS_KEY_ID={access_key} ({where}): check "
+              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in .env, then run `python -m lab_utils stack up`, "
+              "which creates the lab's key from them",
+        "fr": "MinIO ({address}) ne connaît pas la clé du lab AWS_ACCESS_KEY_ID={access_key} ({where}) : vérifiez "
+              "AWS_ACCESS_KEY_ID et AWS_SECRET_ACCESS_KEY dans .env, puis lancez `python -m lab_utils stack up`, "
+              "qui crée la clé du lab à partir de ces valeurs",
+    },
+    "no_bucket_access": {
+        "en": "the lab's key {access_key} may not use bucket {bucket} (LAB_BUCKET, {where}): that bucket does not exist, "
+              "or the key was set up for another one. Fix LAB_BUCKET if it is a typo, or run "
+              "`python -m lab_utils stack up`, which creates the bucket and gives the lab's key access to it",
+        "fr": "la clé du lab {access_key} n'a pas accès au compartiment (bucket) {bucket} (LAB_BUCKET, {where}) : il "
+              "n'existe pas, ou la clé a été préparée pour un autre. Corrigez LAB_BUCKET s'il s'agit d'une faute "
+              "de frappe, ou lancez `python -m lab_utils stack up`, qui crée le compartiment et y donne accès à "
+              "la clé du lab",
+    },
+    "no_bucket": {
+        "en": "bucket {bucket} (LAB_BUCKET, {where}) does not exist on MinIO at {address}: fix LAB_BUCKET if it is "
+              "a typo, or run `python -m lab_utils stack up`, which creates it",
+        "fr": "le compartiment (bucket) {bucket} (LAB_BUCKET, {where}) n'existe pas sur MinIO ({address}) : "
+              "corrigez LAB_BUCKET s'il s'agit d'une faute de frappe, ou lancez `python -m lab_utils stack up`, "
+              "qui le crée",
+    },
+    "bucket_ok": {
+        "en": "bucket {bucket} answers to the lab's key {access_key}",
+        "fr": "le compartiment {bucket} répond à la clé du lab {access_key}",
+    },
+    "not_a_log": {
+        "en": "{path} is not a Spark file-sink log (its first line is {first}): the folder was written by something "
+              "else; run `python -m lab_utils stack reset` to start from an empty bucket",
+        "fr": "{path} n'est pas un journal du puits de fichiers de Spark (sa première ligne est {first}) : le "
+              "dossier a été écrit par autre chose ; lancez `python -m lab_utils stack reset` pour repartir d'un "
+              "compartiment vide",
     },
     "one_sided": {
         "en": "refusing to delete {prefix}: an output folder and its checkpoint go together, or the next run "
@@ -52,6 +98,105 @@ def minio_ready(cfg: _config.LabConfig) -> bool:
         return False
 
 
+def _s3_code(exc: BaseException) -> str:
+    """The S3 error code behind an error: botocore keeps it on the ClientError s3fs chains, minio-py's
+    S3Error as `.code`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        response = getattr(exc, "response", None)  # botocore's ClientError
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else getattr(exc, "code", None)
+        if code:
+            return str(code)
+        exc = exc.__cause__ or exc.__context__
+    return ""
+
+
+def refusal_message(cfg: _config.LabConfig, code: str) -> str | None:
+    """MinIO's refusal `code` (SignatureDoesNotMatch, InvalidAccessKeyId, NoSuchBucket, AccessDenied) in the
+    lab's words, naming the setting and `stack up`; None for another code."""
+    address, key = cfg.AWS_ENDPOINT_URL, cfg.AWS_ACCESS_KEY_ID
+    if code == "SignatureDoesNotMatch":
+        return _("bad_secret", address=address, access_key=key, where=cfg.where("AWS_SECRET_ACCESS_KEY"))
+    if code == "InvalidAccessKeyId":
+        return _("unknown_key", address=address, access_key=key, where=cfg.where("AWS_ACCESS_KEY_ID"))
+    if code == "NoSuchBucket":
+        return _("no_bucket", address=address, bucket=cfg.LAB_BUCKET, where=cfg.where("LAB_BUCKET"))
+    if code == "AccessDenied":
+        return _("no_bucket_access", access_key=key, bucket=cfg.LAB_BUCKET, where=cfg.where("LAB_BUCKET"))
+    return None
+
+
+def refusal_code(text: str) -> str:
+    """The S3 refusal named in an error text (s3fs's, or a Spark/S3A trace): "" when none."""
+    for code, pattern in (("SignatureDoesNotMatch", r"SignatureDoesNotMatch|signature we calculated does not match"),
+                          ("InvalidAccessKeyId", r"InvalidAccessKeyId|Access Key Id you provided does not exist"),
+                          ("NoSuchBucket", r"NoSuchBucket|specified bucket does not exist"),
+                          ("AccessDenied", r"AccessDenied|Access Denied")):
+        if re.search(pattern, text):
+            return code
+    return ""
+
+
+def explain_s3_error(exc: BaseException, cfg: _config.LabConfig) -> LabError | None:
+    """MinIO's refusal `exc` (as s3fs raises it) in the lab's words, naming the setting and the fix;
+    None when it is not one the lab knows (then the caller lets it through as it is)."""
+    text = str(exc)
+    message = refusal_message(cfg, _s3_code(exc)) or refusal_message(cfg, refusal_code(text))
+    if message:
+        return NotSetUp(message)
+    if re.search(r"Could not connect to the endpoint|Connection refused|Connect timeout", text, re.I):
+        return ServiceDown(minio_down_message(cfg))
+    return None
+
+
+@contextlib.contextmanager
+def s3_errors(cfg: _config.LabConfig):
+    """Turn MinIO's refusals inside the block into the lab's one-line errors (explain_s3_error)."""
+    try:
+        yield
+    except Exception as e:  # s3fs raises OSError subclasses, botocore its own (EndpointConnectionError)
+        explained = explain_s3_error(e, cfg)
+        if explained is None:
+            raise
+        raise explained from e
+
+
+def _explains_s3_errors(func):
+    """Run `func(..., cfg=...)` inside s3_errors(): a student calling it meets the lab's line, not s3fs's."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.arguments["cfg"] = bound.arguments.get("cfg") or _config.load()
+        with s3_errors(bound.arguments["cfg"]):
+            return func(*bound.args, **bound.kwargs)
+    return wrapper
+
+
+def require_bucket(cfg: _config.LabConfig) -> str:
+    """Check, with the lab's key, that LAB_BUCKET exists and the key may use it (one cheap listing).
+
+    Raises NotSetUp naming AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or LAB_BUCKET and `stack up`,
+    ServiceDown when MinIO does not answer. Returns what it found, for a report.
+    """
+    # minio-py rather than s3fs: one GET either way, but s3fs's first call loads botocore (about
+    # 5 s on a busy 2-core machine against 1 s), and doctor and the preflight only need this one.
+    # A GET, not a HEAD: a refused HEAD has no body, so no error code telling a wrong secret
+    # (SignatureDoesNotMatch) from a bucket the key may not use (AccessDenied).
+    from minio import Minio
+
+    if not minio_ready(cfg):
+        raise ServiceDown(minio_down_message(cfg))
+    host, port = cfg.s3_host_port
+    client = Minio(f"{host}:{port}", access_key=cfg.AWS_ACCESS_KEY_ID, secret_key=cfg.AWS_SECRET_ACCESS_KEY,
+                   secure=cfg.AWS_ENDPOINT_URL.startswith("https"), region="us-east-1")
+    with s3_errors(cfg):
+        next(iter(client.list_objects(cfg.LAB_BUCKET)), None)  # the first page of the top level: one request
+    return _("bucket_ok", bucket=cfg.LAB_BUCKET, access_key=cfg.AWS_ACCESS_KEY_ID)
+
+
 def filesystem(cfg: _config.LabConfig | None = None):
     """An `s3fs.S3FileSystem` for MinIO, with the lab's access key (not MinIO's root)."""
     import s3fs
@@ -74,6 +219,7 @@ def _key(uri: str) -> str:
     return unquote(f"{u.netloc}{u.path}")
 
 
+@_explains_s3_errors
 def committed_files(path: str, fs=None, cfg: _config.LabConfig | None = None) -> list[str]:
     """The Parquet files under `path` (e.g. "output") that Spark's `_spark_metadata` log commits.
 
@@ -102,7 +248,7 @@ def committed_files(path: str, fs=None, cfg: _config.LabConfig | None = None) ->
         text = fs.cat_file(f"{log_dir}/{batches[batch]}").decode()
         lines = text.splitlines()
         if not lines or not lines[0].startswith("v"):
-            raise ValueError(f"{log_dir}/{batches[batch]} is not a Spark file-sink log (first line {lines[:1]})")
+            raise ValueError(_("not_a_log", path=f"{log_dir}/{batches[batch]}", first=lines[:1]))
         for line in lines[1:]:
             if not line.strip():
                 continue
@@ -115,6 +261,7 @@ def committed_files(path: str, fs=None, cfg: _config.LabConfig | None = None) ->
     return list(files)
 
 
+@_explains_s3_errors
 def read_committed(path: str = "output", columns: list[str] | None = None,
                    cfg: _config.LabConfig | None = None):
     """Read the committed Parquet under `s3://LAB_BUCKET/<path>/` into a pandas DataFrame.
@@ -172,6 +319,7 @@ def one_sided(prefixes: tuple[str, ...]) -> str | None:
     return None
 
 
+@_explains_s3_errors
 def clear(cfg: _config.LabConfig | None = None, prefixes: tuple[str, ...] = ()) -> int:
     """Delete every object under the given prefixes of the bucket. Returns how many were removed.
 

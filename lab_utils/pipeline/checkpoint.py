@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from .. import config as _config
+from .. import i18n
 from ..clients import kafka, storage
 from ..errors import CheckpointInUse, CheckpointMismatch, TopicRecreated
 
@@ -46,8 +47,83 @@ SOURCE_FILE = "_lab_source.json"
 # heartbeat is older than LOCK_TTL_S is stale (its holder cannot be asked directly).
 LOCK_HEARTBEAT_S = 10.0
 LOCK_TTL_S = 60.0
-FIX_RESET = ("run `python -m lab_utils stack reset` (it empties the topic and the output, rejected and "
-             "checkpoint folders together), then produce and start again")
+
+_ = i18n.catalog(__name__, {
+    "fix_reset": {
+        "en": "run `python -m lab_utils stack reset` (it empties the topic and the output, rejected and "
+              "checkpoint folders together), then produce and start again",
+        "fr": "lancez `python -m lab_utils stack reset` (il vide ensemble le topic et les dossiers output, rejected "
+              "et checkpoint), puis produisez et démarrez de nouveau",
+    },
+    "output_without_checkpoint": {
+        "en": "{output} holds committed batches (up to {written}) but its checkpoint {checkpoint} is missing: a new "
+              "checkpoint would number its batches from 0 again and Spark would skip them as already written "
+              "(lost rows): {fix}",
+        "fr": "{output} contient des lots (batches) validés (jusqu'au lot {written}) mais son point de contrôle (checkpoint) "
+              "{checkpoint} a disparu : un nouveau point de contrôle numéroterait de nouveau ses lots à partir de 0 "
+              "et Spark les sauterait comme déjà écrits (lignes perdues) : {fix}",
+    },
+    "output_ahead": {
+        "en": "{output} holds batch {written} but its checkpoint {checkpoint} planned only up to {planned}: the output "
+              "belongs to another checkpoint: {fix}",
+        "fr": "{output} contient le lot {written} mais son point de contrôle (checkpoint) {checkpoint} n'a prévu que "
+              "jusqu'au lot {planned} : la sortie appartient à un autre point de contrôle : {fix}",
+    },
+    "output_behind": {
+        "en": "checkpoint {checkpoint} has finished batches up to {committed} but {output} has {has} (it was deleted "
+              "or replaced): resuming would leave those rows out for good: {fix}",
+        "fr": "le point de contrôle (checkpoint) {checkpoint} a terminé les lots jusqu'au lot {committed} mais "
+              "{output} n'a {has} (il a été supprimé ou remplacé) : reprendre laisserait ces lignes de côté pour "
+              "toujours : {fix}",
+    },
+    "no_committed_data": {"en": "no committed data", "fr": "aucune donnée validée"},
+    "only_up_to": {"en": "only up to batch {written}", "fr": "que jusqu'au lot {written}"},
+    "this_session": {"en": "this session", "fr": "cette session"},
+    "this_machine": {
+        "en": "process {pid} on this machine (started {started})",
+        "fr": "le processus {pid} sur cette machine (démarré le {started})",
+    },
+    "other_host": {
+        "en": "process {pid} on host {host} (alive {seconds} s ago)",
+        "fr": "le processus {pid} sur l'hôte {host} (signe de vie il y a {seconds} s)",
+    },
+    "running_here": {
+        "en": "the pipeline is already running in this session (query {query} on {checkpoint}): stop it with "
+              "`pipeline.stop()` (it stops every pipeline this session started), then start it again",
+        "fr": "le pipeline est déjà en cours d'exécution dans cette session (requête {query} sur {checkpoint}) : arrêtez-le avec "
+              "`pipeline.stop()` (il arrête tous les pipelines lancés par cette session), puis redémarrez-le",
+    },
+    "running_elsewhere": {
+        "en": "another query uses checkpoint {checkpoint}: {who} runs query {query}; two queries on one checkpoint "
+              "would both write the same batches. Stop that one first (Ctrl-C in its terminal, or `pipeline.stop()` "
+              "in its notebook)",
+        "fr": "une autre requête utilise le point de contrôle (checkpoint) {checkpoint} : {who} exécute la requête "
+              "{query} ; deux requêtes sur un même point de contrôle écriraient toutes deux les mêmes lots. "
+              "Arrêtez d'abord celle-là (Ctrl-C dans son terminal, ou `pipeline.stop()` dans son notebook)",
+    },
+    "raced": {
+        "en": "could not take the lock {path}: another start raced this one; try again",
+        "fr": "impossible de prendre le verrou {path} : un autre démarrage a eu lieu en même temps ; réessayez",
+    },
+    "topic_recreated": {
+        "en": "topic {topic} was deleted and created again since checkpoint {checkpoint} was written (topic id "
+              "{then} then, {now} now): its offsets now name other messages, and Spark would skip some of them "
+              "without a word: {fix}",
+        "fr": "le topic {topic} a été supprimé puis recréé depuis l'écriture du point de contrôle (checkpoint) "
+              "{checkpoint} (identifiant {then} alors, {now} aujourd'hui) : ses décalages (offsets) désignent "
+              "maintenant d'autres messages, et Spark en sauterait certains sans rien dire : {fix}",
+    },
+})
+# The fix for a checkpoint out of step with its data: a text that follows the lab's language
+# wherever it is formatted (f"... {FIX_RESET}").
+FIX_RESET = _.lazy("fix_reset")
+# holder()'s answer when this very session runs the query behind the lock.
+THIS_SESSION = "this session"
+
+
+def describe_holder(who: str) -> str:
+    """holder()'s answer as a student reads it, in the lab's language."""
+    return _("this_session") if who == THIS_SESSION else who
 
 _BATCH_FILE = re.compile(r"^(\d+)(\.compact)?$")
 
@@ -106,20 +182,14 @@ def check_in_step(output_uri: str, checkpoint_uri: str, cfg: _config.LabConfig |
     any two), and no output without a checkpoint.
     """
     p = progress(output_uri, checkpoint_uri, cfg)
+    where = {"output": output_uri, "checkpoint": checkpoint_uri, "fix": FIX_RESET}
     if p.written is not None and p.planned is None:
-        raise CheckpointMismatch(
-            f"{output_uri} holds committed batches (up to {p.written}) but its checkpoint {checkpoint_uri} is "
-            f"missing: a new checkpoint would number its batches from 0 again and Spark would skip them as "
-            f"already written (lost rows): {FIX_RESET}")
+        raise CheckpointMismatch(_("output_without_checkpoint", written=p.written, **where))
     if p.written is not None and p.written > p.planned:
-        raise CheckpointMismatch(
-            f"{output_uri} holds batch {p.written} but its checkpoint {checkpoint_uri} planned only up to "
-            f"{p.planned}: the output belongs to another checkpoint: {FIX_RESET}")
+        raise CheckpointMismatch(_("output_ahead", written=p.written, planned=p.planned, **where))
     if p.committed is not None and (p.written is None or p.written < p.committed):
-        raise CheckpointMismatch(
-            f"checkpoint {checkpoint_uri} has finished batches up to {p.committed} but {output_uri} has "
-            + ("no committed data" if p.written is None else f"only up to batch {p.written}")
-            + f" (it was deleted or replaced): resuming would leave those rows out for good: {FIX_RESET}")
+        has = _("no_committed_data") if p.written is None else _("only_up_to", written=p.written)
+        raise CheckpointMismatch(_("output_behind", committed=p.committed, has=has, **where))
     return p
 
 
@@ -200,52 +270,58 @@ class CheckpointLock:
         return True
 
     def holder(self, info: dict) -> str | None:
-        """A description of the running holder of lock `info`, or None when the holder is gone."""
+        """Who runs the query behind lock `info`: THIS_SESSION, a description of another process (in
+        the lab's language), or None when the holder is gone."""
         if not info:
             return None
         owner = info.get("owner")
         with _HELD_LOCK:
             running = _HELD.get(owner)
         if running is not None:
-            return "this session" if running() else None
+            return THIS_SESSION if running() else None
         if info.get("host") == socket.gethostname():
             pid = int(info.get("pid", -1))
             if pid == os.getpid():  # this process, but no running pipeline of ours holds it: stale
                 return None
             if pid > 0 and _pid_running(pid, info.get("pid_start")):
-                return f"process {pid} on this machine (started {info.get('started', '?')})"
+                return _("this_machine", pid=pid, started=info.get("started", "?"))
             return None
         age = time.time() - float(info.get("heartbeat", 0))
         if age < LOCK_TTL_S:
-            return f"process {info.get('pid')} on host {info.get('host')} (alive {age:.0f} s ago)"
+            return _("other_host", pid=info.get("pid"), host=info.get("host"), seconds=f"{age:.0f}")
         return None
+
+    def refusal(self, who: str, info: dict) -> CheckpointInUse:
+        """The error that names who holds this checkpoint and how to stop it."""
+        if who == THIS_SESSION:
+            return CheckpointInUse(_("running_here", query=info.get("query"), checkpoint=self.checkpoint_uri))
+        return CheckpointInUse(_("running_elsewhere", checkpoint=self.checkpoint_uri, who=who,
+                                 query=info.get("query")))
+
+    def refuse_if_held(self) -> None:
+        """Raise CheckpointInUse when a running query holds this checkpoint (a check; takes nothing)."""
+        held = self.running_holder()
+        if held:
+            raise self.refusal(*held)
 
     def acquire(self, running: Callable[[], bool]) -> None:
         """Take the lock, or raise CheckpointInUse naming who holds it and how to stop it.
 
         running: tells, later, whether the query behind this lock still runs (for this session's checks).
         """
-        for _ in range(3):  # a stale lock is deleted then re-created; a racing starter may win it
+        for _attempt in range(3):  # a stale lock is deleted then re-created; a racing starter may win it
             if self._create():
                 break
             info = self.read()
             if info is None:
                 continue
             who = self.holder(info)
-            if who == "this session":
-                raise CheckpointInUse(
-                    f"the pipeline is already running in this session (query {info.get('query')} on "
-                    f"{self.checkpoint_uri}): stop it with `pipeline.stop()` (it stops every pipeline this "
-                    "session started), then start it again")
             if who is not None:
-                raise CheckpointInUse(
-                    f"another query uses checkpoint {self.checkpoint_uri}: {who} runs query {info.get('query')}; "
-                    "two queries on one checkpoint would both write the same batches. Stop that one first "
-                    "(Ctrl-C in its terminal, or `pipeline.stop()` in its notebook)")
+                raise self.refusal(who, info)
             self.took_over = info
             self.fs.rm_file(self.path) if hasattr(self.fs, "rm_file") else self.fs.rm(self.path)
         else:
-            raise CheckpointInUse(f"could not take the lock {self.path}: another start raced this one; try again")
+            raise CheckpointInUse(_("raced", path=self.path))
         self.held = True
         with _HELD_LOCK:
             _HELD[self.owner] = running
@@ -291,12 +367,12 @@ class KeepAlive:
                         lock.release()
                 except Exception:  # noqa: BLE001 - MinIO briefly down: try again next time
                     pass
-            if not any(lock.held for lock, _ in self._locks):
+            if not any(lock.held for lock, _running in self._locks):
                 return
 
     def close(self) -> None:
         self._stop.set()
-        for lock, _ in self._locks:
+        for lock, _running in self._locks:
             lock.release()
 
 
@@ -318,10 +394,8 @@ def check_topic(checkpoint_uri: str, topic: str, cfg: _config.LabConfig | None =
         recorded = {}
     if recorded.get("topic") == topic and recorded.get("topic_id") not in (None, current_id):
         if _latest_batch(fs, f"{folder}/offsets") is not None:
-            raise TopicRecreated(
-                f"topic {topic} was deleted and created again since checkpoint {checkpoint_uri} was written "
-                f"(topic id {recorded['topic_id']} then, {current_id} now): its offsets now name other messages, "
-                f"and Spark would skip some of them without a word: {FIX_RESET}")
+            raise TopicRecreated(_("topic_recreated", topic=topic, checkpoint=checkpoint_uri,
+                                   then=recorded["topic_id"], now=current_id, fix=FIX_RESET))
     if recorded.get("topic") != topic or recorded.get("topic_id") != current_id:
         if hasattr(fs, "call_s3"):
             fs.pipe_file(path, json.dumps({"topic": topic, "topic_id": current_id}).encode())

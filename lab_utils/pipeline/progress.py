@@ -14,7 +14,38 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .. import messages
+from .. import i18n, messages
+
+_ = i18n.catalog(__name__, {
+    # one line per micro-batch in a terminal
+    "line": {
+        "en": "[{name}] batch {batch}: {rows} rows in {seconds} s (in {input}/s, processed {processed}/s){lag}",
+        "fr": "[{name}] lot {batch} : {rows} lignes en {seconds} s (reçues {input}/s, traitées {processed}/s){lag}",
+    },
+    "line_lag": {"en": ", lag {lag}", "fr": ", retard {lag}"},
+    "line_written": {"en": "; written so far {written}", "fr": " ; écrites jusqu'ici {written}"},
+    "line_rejected": {"en": "; rejected so far {rejected}", "fr": " ; rejetées jusqu'ici {rejected}"},
+    "line_stopped": {"en": "[{name}] stopped", "fr": "[{name}] arrêtée"},
+    "line_failed": {"en": "[{name}] stopped: {error}", "fr": "[{name}] arrêtée : {error}"},
+    # the notebook's panel
+    "col_query": {"en": "query", "fr": "requête"},
+    "col_status": {"en": "status", "fr": "état"},
+    "col_batch": {"en": "batch", "fr": "lot"},
+    "col_input": {"en": "input rows/s", "fr": "lignes reçues/s"},
+    "col_processed": {"en": "processed rows/s", "fr": "lignes traitées/s"},
+    "col_duration": {"en": "batch duration", "fr": "durée du lot"},
+    "col_rows": {"en": "rows in batch", "fr": "lignes du lot"},
+    "col_lag": {"en": "Kafka lag", "fr": "retard sur Kafka"},
+    "status_stopped": {"en": "stopped", "fr": "arrêtée"},
+    "status_waiting": {"en": "waiting for data", "fr": "en attente de données"},
+    "status_running": {"en": "running", "fr": "en cours"},
+    "written": {"en": "rows written to output/:", "fr": "lignes écrites dans output/ :"},
+    "rejected": {"en": "rows rejected:", "fr": "lignes rejetées :"},
+    "col_reason": {"en": "reject reason", "fr": "motif de rejet"},
+    "col_reason_rows": {"en": "rows", "fr": "lignes"},
+    "none_yet": {"en": "none yet", "fr": "aucune pour l'instant"},
+})
+n = i18n.number
 
 
 @dataclass
@@ -131,39 +162,43 @@ class ProgressTracker:
                 return
             self.states[name].terminated = True
             self.states[name].error = event.exception
-        self._render(f"[{name}] stopped" + (f": {event.exception.splitlines()[0]}" if event.exception else ""))
+        self._render(_("line_failed", name=name, error=event.exception.splitlines()[0]) if event.exception
+                     else _("line_stopped", name=name))
 
     # -- rendering
 
     def _line(self, s: QueryState) -> str:
-        lag = f", lag {s.lag:,}" if s.lag is not None else ""
-        head = (f"[{s.name}] batch {s.batch_id}: {s.batch_rows:,} rows in {s.batch_ms / 1000:.1f} s "
-                f"(in {s.input_rows_per_s:,.0f}/s, processed {s.processed_rows_per_s:,.0f}/s){lag}")
+        lag = _("line_lag", lag=n(s.lag)) if s.lag is not None else ""
+        head = _("line", name=s.name, batch=s.batch_id, rows=n(s.batch_rows), seconds=n(s.batch_ms / 1000, 1),
+                 input=n(s.input_rows_per_s), processed=n(s.processed_rows_per_s), lag=lag)
         if s.name.startswith("rejected"):
-            by_reason = ", ".join(f"{k} {v:,}" for k, v in self.totals.rejected.most_common())
-            return f"{head}; rejected so far {sum(self.totals.rejected.values()):,}" + (
+            by_reason = ", ".join(f"{k} {n(v)}" for k, v in self.totals.rejected.most_common())
+            return head + _("line_rejected", rejected=n(sum(self.totals.rejected.values()))) + (
                 f" ({by_reason})" if by_reason else "")
-        return f"{head}; written so far {self.totals.written:,}"
+        return head + _("line_written", written=n(self.totals.written))
 
     def _html(self) -> str:
         rows = []
         for s in self.states.values():
-            status = "stopped" if s.terminated else ("waiting for data" if s.batch_id < 0 else "running")
+            status = _("status_stopped") if s.terminated else (
+                _("status_waiting") if s.batch_id < 0 else _("status_running"))
             rows.append(
                 f"<tr><td><b>{html.escape(s.name)}</b></td><td>{status}</td><td>{max(s.batch_id, 0)}</td>"
-                f"<td>{s.input_rows_per_s:,.0f}</td><td>{s.processed_rows_per_s:,.0f}</td>"
-                f"<td>{s.batch_ms / 1000:.2f} s</td><td>{s.batch_rows:,}</td>"
-                f"<td>{'' if s.lag is None else f'{s.lag:,}'}</td></tr>")
-        reasons = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:,}</td></tr>"
-                          for k, v in self.totals.rejected.most_common()) or "<tr><td colspan=2>none yet</td></tr>"
+                f"<td>{n(s.input_rows_per_s)}</td><td>{n(s.processed_rows_per_s)}</td>"
+                f"<td>{n(s.batch_ms / 1000, 2)} s</td><td>{n(s.batch_rows)}</td>"
+                f"<td>{'' if s.lag is None else n(s.lag)}</td></tr>")
+        reasons = "".join(f"<tr><td>{html.escape(k)}</td><td>{n(v)}</td></tr>"
+                          for k, v in self.totals.rejected.most_common()) or f"<tr><td colspan=2>{_('none_yet')}</td></tr>"
+        header = "".join(f"<th>{html.escape(_(key))}</th>" for key in (
+            "col_query", "col_status", "col_batch", "col_input", "col_processed", "col_duration", "col_rows", "col_lag"))
         return (
             "<div style='font-family:monospace'>"
-            "<table><tr><th>query</th><th>status</th><th>batch</th><th>input rows/s</th>"
-            "<th>processed rows/s</th><th>batch duration</th><th>rows in batch</th><th>Kafka lag</th></tr>"
+            f"<table><tr>{header}</tr>"
             + "".join(rows) + "</table>"
-            f"<p><b>rows written to output/:</b> {self.totals.written:,} &nbsp; "
-            f"<b>rows rejected:</b> {sum(self.totals.rejected.values()):,}</p>"
-            "<table><tr><th>reject reason</th><th>rows</th></tr>" + reasons + "</table></div>")
+            f"<p><b>{html.escape(_('written'))}</b> {n(self.totals.written)} &nbsp; "
+            f"<b>{html.escape(_('rejected'))}</b> {n(sum(self.totals.rejected.values()))}</p>"
+            f"<table><tr><th>{html.escape(_('col_reason'))}</th><th>{html.escape(_('col_reason_rows'))}</th></tr>"
+            + reasons + "</table></div>")
 
     def _render(self, line: str | None) -> None:
         if self._closed:

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass, field
 
 from .. import config as _config
-from .. import messages
-from ..clients import kafka
-from ..errors import LabError
+from .. import i18n, messages
+from ..clients import kafka, storage
+from ..errors import LabError, NotSetUp
 from . import checkpoint as _checkpoint
 from .failures import explain_failure
 from .progress import attach_progress
@@ -38,6 +38,20 @@ DEFAULT_TRIGGER_S = 2.0
 # Bound the work of one micro-batch (memory on a laptop); availableNow splits a backlog into
 # batches of this size too.
 MAX_OFFSETS_PER_TRIGGER = 250_000
+
+_ = i18n.catalog(__name__, {
+    "not_running": {
+        "en": "query {name} is not running: start the pipeline again with pipeline.start()",
+        "fr": "la requête {name} ne tourne pas : relancez le pipeline avec pipeline.start()",
+    },
+    "behind": {
+        "en": "after {seconds} s the queries are still behind the topic by {behind} messages: look at the progress "
+              "panel or the Spark UI (http://127.0.0.1:4040), or wait again with a longer timeout_s",
+        "fr": "après {seconds} s, les requêtes ont encore {behind} messages de retard sur le topic : regardez le "
+              "panneau de progression ou l'interface de Spark (http://127.0.0.1:4040), ou attendez de nouveau avec "
+              "un timeout_s plus long",
+    },
+})
 
 
 def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None = None,
@@ -66,6 +80,7 @@ class Pipeline:
     rejected: object
     progress: object | None = None
     keepalive: object | None = field(default=None, repr=False)  # checkpoint.KeepAlive of its locks
+    spark: object | None = field(default=None, repr=False)      # the SparkSession the queries run in
 
     @property
     def queries(self) -> list:
@@ -112,10 +127,10 @@ class Pipeline:
         while True:
             behind = {}
             for q in self.queries:
-                if q.exception() is not None:
-                    raise q.exception()
+                if q.exception() is not None:  # in the lab's words, not Spark's trace
+                    raise explain_failure(q, cfg) from q.exception()
                 if not q.isActive:
-                    raise LabError(f"query {q.name} is not running: start the pipeline again with pipeline.start()")
+                    raise LabError(_("not_running", name=q.name))
                 done = committed_offsets(q)
                 late = {p: end - done.get(p, 0) for p, end in target.items() if done.get(p, 0) < end}
                 if late:
@@ -123,9 +138,7 @@ class Pipeline:
             if not behind:
                 return target
             if time.monotonic() > deadline:
-                raise LabError(f"after {timeout_s:.0f} s the queries are still behind the topic by {behind} "
-                               "messages: look at the progress panel or the Spark UI (http://127.0.0.1:4040), "
-                               "or wait again with a longer timeout_s")
+                raise LabError(_("behind", seconds=f"{timeout_s:.0f}", behind=behind))
             time.sleep(0.2)  # a poll interval, not a fixed wait: the loop ends as soon as they caught up
 
     def process_all_available(self) -> None:
@@ -168,7 +181,7 @@ def stop() -> int:
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
           checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None,
-          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER) -> Pipeline:
+          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER, app_name: str | None = None) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
@@ -178,15 +191,49 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     checkpoint_root: put the checkpoints elsewhere (the benchmark compares a local disk);
     by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
     max_offsets_per_trigger: at most this many Kafka messages per micro-batch.
+    app_name: the Spark application's name when `spark` is None and a session must be created.
 
-    Refuses (errors.PipelineRefused, naming the fix) to start what would break exactly-once:
-    a checkpoint out of step with its output folder, a checkpoint another running query uses
-    (this session or another process), a checkpoint written for a since re-created topic.
-    See lab_utils.pipeline.checkpoint.
+    Refuses, before any query (or, without `spark`, the session) starts, with one line naming the
+    fix: a rates file with a bad line (errors.ConfigError), a topic that does not exist, a bucket
+    the lab's key may not use (errors.NotSetUp), and what would break exactly-once
+    (errors.PipelineRefused): a checkpoint out of step with its output folder, a checkpoint another
+    running query uses (this session or another process), a checkpoint written for a since
+    re-created topic. See lab_utils.pipeline.checkpoint.
     """
     cfg = cfg or _config.load()
-    spark = spark or get_spark(cfg=cfg)
     topic = topic or cfg.KAFKA_TOPIC
+    # Checked before anything starts, so a mistake is one line, not a query that fails (or
+    # commits half its batches) later: Spark would report a missing topic as
+    # UnknownTopicOrPartitionException mid-query, a refused S3 key as a 403 inside a task.
+    rates = messages.load_rates()
+    current_topic_id = kafka.topic_id(cfg, topic)
+    # No id also while a topic created a moment ago has no leader yet: only a missing name is refused.
+    if current_topic_id is None and topic not in kafka.list_topics(cfg):
+        raise NotSetUp(kafka.topic_missing_message(cfg, topic))
+    storage.require_bucket(cfg)
+    # Query names are unique per session; a test folder gets its own.
+    names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in (OUTPUT_QUERY, REJECTED_QUERY)}
+    outputs = {name: cfg.s3a_path(root, name) for name in names}
+    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
+                   else cfg.s3a_path(root, "checkpoint", name) for name in names}
+    started: dict = {}
+    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
+    locks = []
+    tracker = None
+    try:
+        for name in names:
+            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
+            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
+            lock.acquire(running)
+            locks.append((lock, running))
+        for name in names:
+            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
+            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
+        spark = spark or get_spark(app_name=app_name, cfg=cfg)
+    except BaseException:
+        for lock, _running in locks:
+            lock.release()
+        raise
     source = kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger)
     if not available_now:
         # A live micro-batch is small (2,000 rows at 1,000 events/s) and its tasks mostly wait
@@ -196,34 +243,11 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
         # p50 3.0 s -> 2.4 s, files per 100k events 161 -> 54. A backlog (availableNow) keeps
         # one task per partition: there the parsing is the work, and it needs every core.
         source = source.coalesce(1)
-    checked = classify(source, messages.load_rates())
+    checked = classify(source, rates)
     sinks = {
         OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
-    # Query names are unique per session; a test folder gets its own.
-    names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in sinks}
-    outputs = {name: cfg.s3a_path(root, name) for name in sinks}
-    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
-                   else cfg.s3a_path(root, "checkpoint", name) for name in sinks}
-    started: dict = {}
-    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
-    locks = []
-    tracker = None
-    try:
-        for name in sinks:
-            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
-            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
-            lock.acquire(running)
-            locks.append((lock, running))
-        current_topic_id = kafka.topic_id(cfg, topic)
-        for name in sinks:
-            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
-            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
-    except BaseException:
-        for lock, _ in locks:
-            lock.release()
-        raise
     if progress:
         tracker = attach_progress(spark, list(names.values()), mode="auto" if progress is True else progress)
     try:
@@ -241,13 +265,13 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     except BaseException:
         for q in started.values():
             q.stop()
-        for lock, _ in locks:
+        for lock, _running in locks:
             lock.release()
         if tracker is not None:
             tracker.close()
         raise
     run = Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker,
-                   keepalive=_checkpoint.KeepAlive(locks))
+                   keepalive=_checkpoint.KeepAlive(locks), spark=spark)
     _RUNNING.append(run)
     return run
 

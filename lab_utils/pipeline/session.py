@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 from .. import config as _config
+from .. import i18n
+from ..clients import health
 from ..errors import SetupFailed
 
 # Our own checkpoint manager (stack/spark/src/...): on S3A it writes each checkpoint file
@@ -34,21 +35,21 @@ CLASS_ARCHIVE_DIR = _config.CLASS_ARCHIVE_DIR
 # its warnings about that, and about classes it cannot archive, out of the notebook's cells.
 _QUIET_CDS = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 
+_ = i18n.catalog(__name__, {
+    "no_jars": {
+        "en": "no Spark connector jars in {folder}: run `python -m lab_utils stack up` (it fetches them once with Maven)",
+        "fr": "aucun jar de connecteur Spark dans {folder} : lancez `python -m lab_utils stack up` (il les télécharge "
+              "une fois avec Maven)",
+    },
+})
+
 
 def spark_jars(required: bool = True) -> list[Path]:
     """The connector jars `stack up` fetched; SetupFailed naming the fix when there are none and `required`."""
     jars = sorted(_config.SPARK_JARS.glob("*.jar"))
     if not jars and required:
-        raise SetupFailed(f"no Spark connector jars in {_config.SPARK_JARS}: run `python -m lab_utils stack up` "
-                          "(it fetches them once with Maven)")
+        raise SetupFailed(_("no_jars", folder=_config.SPARK_JARS))
     return jars
-
-
-def _driver_java() -> Path | None:
-    """The java that pyspark's launcher runs: $JAVA_HOME/bin/java, else the first on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    java = Path(home, "bin", "java") if home else (shutil.which("java") and Path(shutil.which("java")))
-    return java.resolve() if java and java.exists() else None
 
 
 def class_archive() -> Path | None:
@@ -58,7 +59,7 @@ def class_archive() -> Path | None:
     """
     import pyspark
 
-    java = _driver_java()
+    java = health.driver_java()
     if java is None:
         return None
     st = java.stat()
@@ -135,9 +136,14 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
     """The lab's SparkSession (created once per process, then reused).
 
     `overrides` are extra Spark settings, e.g. `get_spark(**{"spark.sql.shuffle.partitions": "8"})`.
+    Before a JVM starts, checks the driver's Java (JAVA_HOME) and that a spark:// master answers:
+    pyspark would otherwise fail with a launcher trace, or retry an absent master for a minute.
     """
     from pyspark.sql import SparkSession
 
+    cfg = cfg or _config.load()
+    health.require_driver_java()
+    health.require_spark_master(cfg)
     conf = spark_conf(cfg, require_connectors=require_connectors)
     # Spark binds its UI to SPARK_LOCAL_IP, else 0.0.0.0, whatever bindAddress says; the JVM
     # inherits this process's environment, so this keeps the UI on 127.0.0.1 (docs/contract.md).

@@ -11,13 +11,13 @@ Inside: `processes` (spawn, wait, stop by recorded PID), `builds` (Maven and Go,
 Spark queries; the pipeline layer below knows nothing of how processes are started.
 """
 
-from ..clients.health import require_services
+from ..clients.health import java_major, require_ready, require_services
 from ..clients.kafka import delete_topics, ensure_topic, kafka_ready, list_topics
 from ..clients.storage import minio_ready
-from .builds import java_major, versions
+from .builds import versions
 from .processes import stop_service
 from .reset import reset
 from .stack import down, ensure_up, format_status, status, up
 
 __all__ = ["delete_topics", "down", "ensure_topic", "ensure_up", "format_status", "java_major", "kafka_ready",
-           "list_topics", "minio_ready", "require_services", "reset", "status", "stop_service", "up", "versions"]
+           "list_topics", "minio_ready", "require_ready", "require_services", "reset", "status", "stop_service", "up", "versions"]

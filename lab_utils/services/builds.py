@@ -19,8 +19,51 @@ from pathlib import Path
 from typing import Callable
 
 from .. import config as _config
+from .. import i18n
+from ..clients.health import MIN_JAVA, java_major_of
 from ..errors import SetupFailed, ToolMissing
 from .processes import tail
+
+_ = i18n.catalog(__name__, {
+    "no_property": {
+        "en": "{pom} has no <{name}> property: restore it from git (`git checkout {pom}`)",
+        "fr": "{pom} n'a pas de propriété <{name}> : restaurez-le depuis git (`git checkout {pom}`)",
+    },
+    "java_missing": {
+        "en": "Kafka 4 and Spark 4 need Java {minimum} or newer, found {found}: install OpenJDK 17 "
+              "(e.g. `apt-get install openjdk-17-jdk-headless`) and put it on PATH",
+        "fr": "Kafka 4 et Spark 4 ont besoin de Java {minimum} ou plus récent, trouvé : {found} ; installez "
+              "OpenJDK 17 (par exemple `apt-get install openjdk-17-jdk-headless`) et ajoutez-le au PATH",
+    },
+    "java_found": {"en": "Java {major}", "fr": "Java {major}"},
+    "java_not_found": {"en": "no `java` on PATH", "fr": "aucun `java` dans le PATH"},
+    "tool_missing": {
+        "en": "`{tool}` is not installed and is needed {why}: {install}",
+        "fr": "`{tool}` n'est pas installé ; il est nécessaire {why} : {install}",
+    },
+    "why_maven": {
+        "en": "once to fetch the jars of {pom} from Maven Central",
+        "fr": "une fois, pour télécharger les jars de {pom} depuis Maven Central",
+    },
+    "install_maven": {
+        "en": "install Maven (e.g. `apt-get install maven`)",
+        "fr": "installez Maven (par exemple `apt-get install maven`)",
+    },
+    "why_go": {
+        "en": "once to build {what} from the Go module proxy",
+        "fr": "une fois, pour compiler {what} depuis le proxy de modules Go",
+    },
+    "install_go": {
+        "en": "install Go 1.24 or newer (https://go.dev/doc/install) and put it on PATH",
+        "fr": "installez Go 1.24 ou plus récent (https://go.dev/doc/install) et ajoutez-le au PATH",
+    },
+    "fetching_jars": {"en": "fetching the jars of {pom} with Maven", "fr": "le téléchargement des jars de {pom} avec Maven"},
+    "building": {"en": "building {what} with Go", "fr": "la compilation de {what} avec Go"},
+    "build_failed": {
+        "en": "{what} failed (exit {code}): see {log}; last lines: {last}",
+        "fr": "{what} a échoué (code de sortie {code}) : voyez {log} ; dernières lignes : {last}",
+    },
+})
 
 KAFKA_POM = _config.STACK_DIR / "kafka" / "pom.xml"
 SPARK_POM = _config.STACK_DIR / "spark" / "pom.xml"
@@ -35,7 +78,7 @@ COMPOSE_BIN = _config.BIN_DIR / "docker-compose"
 def pom_property(pom: Path, name: str) -> str:
     m = re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", pom.read_text())
     if not m:
-        raise SetupFailed(f"{pom} has no <{name}> property: restore it from git")
+        raise SetupFailed(_("no_property", pom=pom, name=name))
     return m.group(1).strip()
 
 
@@ -54,32 +97,23 @@ def versions() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- tools
 
-def java_major(java: str = "java") -> int:
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
-    except FileNotFoundError:
-        return 0
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    if not m:
-        return 0
-    major = int(m.group(1))
-    return int(m.group(2)) if major == 1 and m.group(2) else major
-
-
 def require_java() -> str:
+    """The `java` on PATH, which runs Kafka: Java 17+, or ToolMissing naming the install command.
+
+    (The Spark driver's java comes from JAVA_HOME first: lab_utils.clients.health.require_driver_java.)
+    """
     java = shutil.which("java")
-    major = java_major(java) if java else 0
-    if major < 17:
-        found = f"Java {major}" if major else "no `java` on PATH"
-        raise ToolMissing(f"Kafka 4 and Spark 4 need Java 17 or newer, found {found}: "
-                          "install OpenJDK 17 (e.g. `apt-get install openjdk-17-jdk-headless`) and put it on PATH")
+    major = java_major_of(java) if java else 0
+    if major < MIN_JAVA:
+        found = _("java_found", major=major) if major else _("java_not_found")
+        raise ToolMissing(_("java_missing", minimum=MIN_JAVA, found=found))
     return java
 
 
 def require_tool(tool: str, why: str, install: str) -> str:
     path = shutil.which(tool)
     if not path:
-        raise ToolMissing(f"`{tool}` is not installed and is needed {why}: {install}")
+        raise ToolMissing(_("tool_missing", tool=tool, why=why, install=install))
     return path
 
 
@@ -97,8 +131,7 @@ def run_build(cmd: list[str], what: str, log: Path, cwd: Path = _config.ROOT, en
     with open(log, "w") as out:
         proc = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
-        raise SetupFailed(f"{what} failed (exit {proc.returncode}): see {log}; "
-                          f"last lines: {' | '.join(tail(log, 3))}")
+        raise SetupFailed(_("build_failed", what=what, code=proc.returncode, log=log, last=" | ".join(tail(log, 3))))
 
 
 def ensure_jars(pom: Path, dest: Path, what: str, say: Callable[[str], None]) -> bool:
@@ -108,14 +141,13 @@ def ensure_jars(pom: Path, dest: Path, what: str, say: Callable[[str], None]) ->
     digest = files_digest(pom, *sorted(p for p in (pom.parent / "src").rglob("*") if p.is_file()))
     if stamp.exists() and stamp.read_text() == digest:
         return False
-    mvn = require_tool("mvn", f"once to fetch the {what} jars from Maven Central",
-                   "install Maven (e.g. `apt-get install maven`)")
+    mvn = require_tool("mvn", _("why_maven", pom=pom.relative_to(_config.ROOT)), _("install_maven"))
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     say(f"fetching {what} jars with Maven (first run only) ...")
     t0 = time.monotonic()
     run_build([mvn, "-q", "-B", "-f", str(pom), f"-Dlab.jars.dir={dest}", "package"],
-               f"fetching the {what} jars", _config.LOGS_DIR / f"mvn-{pom.parent.name}.log")
+              _("fetching_jars", pom=pom.relative_to(_config.ROOT)), _config.LOGS_DIR / f"mvn-{pom.parent.name}.log")
     stamp.write_text(digest)
     say(f"  {what} jars: {dir_mib(dest):.0f} MiB in {time.monotonic() - t0:.0f} s -> {dest}")
     return True
@@ -136,15 +168,14 @@ def go_build(mod_dir: Path, package: str, binary: Path, what: str, say: Callable
     digest = files_digest(mod_dir / "go.mod", mod_dir / "go.sum")
     if binary.exists() and stamp.exists() and stamp.read_text() == digest:
         return False
-    go = require_tool("go", f"once to build {what} from the Go module proxy",
-                  "install Go 1.24 or newer (https://go.dev/doc/install) and put it on PATH")
+    go = require_tool("go", _("why_go", what=what), _("install_go"))
     binary.parent.mkdir(parents=True, exist_ok=True)
     say(f"building {what} with Go (first run only, a few minutes) ...")
     t0 = time.monotonic()
     # -trimpath: reproducible binary; the module graph is fixed by go.mod/go.sum (GOFLAGS=-mod=readonly).
     env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
     cmd = [go, "build", "-trimpath", *(["-ldflags", ldflags] if ldflags else []), "-o", str(binary), package]
-    run_build(cmd, f"building {what}", _config.LOGS_DIR / f"go-build-{binary.name}.log", cwd=mod_dir, env=env)
+    run_build(cmd, _("building", what=what), _config.LOGS_DIR / f"go-build-{binary.name}.log", cwd=mod_dir, env=env)
     stamp.write_text(digest)
     say(f"  {what} built in {time.monotonic() - t0:.0f} s -> {binary}")
     return True

@@ -10,6 +10,7 @@ import base64
 import uuid
 
 from .. import config as _config
+from .. import i18n
 from ..clients.kafka import TOPIC_PARTITIONS
 from .builds import require_java, run_build
 from .processes import Proc, check_port_free, recorded, spawn
@@ -19,6 +20,11 @@ KAFKA_HEAP = ["-Xms256m", "-Xmx512m"]
 KAFKA_JVM_FLAGS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExplicitGCInvokesConcurrent",
                    "-Djava.awt.headless=true"]
 KAFKA_PROPS = _config.STATE_DIR / "kafka" / "server.properties"
+
+_ = i18n.catalog(__name__, {
+    "formatting": {"en": "formatting Kafka's storage", "fr": "le formatage du stockage de Kafka"},
+    "controller": {"en": "Kafka's controller", "fr": "le contrôleur de Kafka"},
+})
 
 
 def kafka_properties(cfg: _config.LabConfig) -> str:
@@ -62,7 +68,7 @@ def _format_kafka_storage(cfg: _config.LabConfig) -> None:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     cmd = _kafka_java_cmd(cfg, ["kafka.tools.StorageTool", "format", "--standalone",
                                 "-t", cluster_id, "-c", str(KAFKA_PROPS)])
-    run_build(cmd, "formatting Kafka's storage", _config.LOGS_DIR / "kafka-format.log")
+    run_build(cmd, _("formatting"), _config.LOGS_DIR / "kafka-format.log")
 
 
 def start_kafka(cfg: _config.LabConfig) -> Proc:
@@ -71,7 +77,7 @@ def start_kafka(cfg: _config.LabConfig) -> Proc:
         return running
     host, port = cfg.kafka_host_port
     check_port_free(host, port, "Kafka", "KAFKA_BOOTSTRAP_SERVERS")
-    check_port_free(host, port + 1, "Kafka's controller", "KAFKA_BOOTSTRAP_SERVERS")
+    check_port_free(host, port + 1, _("controller"), "KAFKA_BOOTSTRAP_SERVERS")
     KAFKA_PROPS.parent.mkdir(parents=True, exist_ok=True)
     KAFKA_PROPS.write_text(kafka_properties(cfg))
     _format_kafka_storage(cfg)

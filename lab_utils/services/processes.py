@@ -19,10 +19,34 @@ from pathlib import Path
 from typing import Callable
 
 from .. import config as _config
+from .. import i18n
 from ..clients.kafka import fix_status, port_open
 from ..errors import PortInUse, ServiceDied, ServiceDown
 
 STOP_TIMEOUT_S = 30.0
+
+_ = i18n.catalog(__name__, {
+    "port_taken": {
+        "en": "port {host}:{port} is taken by another program, so {service} cannot start: stop that program "
+              "(`ss -ltnp 'sport = :{port}'` shows it) or change {setting} in .env",
+        "fr": "le port {host}:{port} est déjà pris par un autre programme, {service} ne peut donc pas démarrer : "
+              "arrêtez ce programme (`ss -ltnp 'sport = :{port}'` le montre) ou changez {setting} dans .env",
+    },
+    "died": {
+        "en": "{what} exited during start-up; last lines of {log}:\n    {last}",
+        "fr": "{what} s'est arrêté pendant son démarrage ; dernières lignes de {log} :\n    {last}",
+    },
+    "not_ready": {
+        "en": "{what} did not become ready within {seconds} s: read {log}, then `python -m lab_utils stack down` "
+              "and `stack up` again",
+        "fr": "{what} n'est toujours pas prêt après {seconds} s : lisez {log}, puis lancez "
+              "`python -m lab_utils stack down` et de nouveau `stack up`",
+    },
+    "survived": {
+        "en": "{name} (pid {pid}) survived SIGKILL for {seconds} s: {fix}",
+        "fr": "{name} (pid {pid}) a survécu {seconds} s à SIGKILL : {fix}",
+    },
+})
 
 
 @dataclass
@@ -102,8 +126,7 @@ def tail(path: Path, n: int = 15) -> list[str]:
 
 def check_port_free(host: str, port: int, service: str, setting: str) -> None:
     if port_open(host, port):
-        raise PortInUse(f"port {host}:{port} is taken by another program, so {service} cannot start: "
-                        f"stop that program (`ss -ltnp 'sport = :{port}'` shows it) or change {setting} in .env")
+        raise PortInUse(_("port_taken", host=host, port=port, service=service, setting=setting))
 
 
 def wait_ready(what: str, proc: Proc, ready: Callable[[], bool], timeout: float) -> None:
@@ -113,13 +136,12 @@ def wait_ready(what: str, proc: Proc, ready: Callable[[], bool], timeout: float)
     while time.monotonic() < deadline:
         if not proc.alive:
             last = "\n    ".join(tail(proc.log))
-            raise ServiceDied(f"{what} exited during start-up; last lines of {proc.log}:\n    {last}")
+            raise ServiceDied(_("died", what=what, log=proc.log, last=last))
         if ready():
             return
         time.sleep(delay)
         delay = min(delay * 1.5, 1.0)
-    raise ServiceDown(f"{what} did not become ready within {timeout:.0f} s: read {proc.log}, "
-                      "then `python -m lab_utils stack down` and `stack up` again")
+    raise ServiceDown(_("not_ready", what=what, seconds=f"{timeout:.0f}", log=proc.log))
 
 
 def stop_process(proc: Proc) -> bool:
@@ -169,7 +191,7 @@ def stop_service(name: str, kill: bool = False) -> bool:
     # its sockets: wait for the files too, or `up()` finds the port still taken.
     while proc.alive or not files_closed(proc.pid):
         if time.monotonic() > deadline:
-            raise ServiceDown(f"{name} (pid {proc.pid}) survived SIGKILL for {STOP_TIMEOUT_S:.0f} s: {fix_status()}")
+            raise ServiceDown(_("survived", name=name, pid=proc.pid, seconds=f"{STOP_TIMEOUT_S:.0f}", fix=fix_status()))
         time.sleep(0.05)
     pidfile(name).unlink(missing_ok=True)
     return True

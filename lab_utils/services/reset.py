@@ -6,11 +6,21 @@ import time
 from typing import Callable
 
 from .. import config as _config
+from .. import i18n
 from ..clients import storage
 from ..clients.health import require_services
 from ..clients.kafka import delete_topics, ensure_topic
 from ..errors import CheckpointInUse
-from ..pipeline.checkpoint import CheckpointLock
+from ..pipeline.checkpoint import CheckpointLock, describe_holder
+
+_ = i18n.catalog(__name__, {
+    "running": {
+        "en": "the pipeline is running ({who}, query {query}): stop it first (Ctrl-C, or `pipeline.stop()` in its "
+              "notebook), then run `python -m lab_utils stack reset` again",
+        "fr": "le pipeline est en cours d'exécution ({who}, requête {query}) : arrêtez-le d'abord (Ctrl-C, ou `pipeline.stop()` dans "
+              "son notebook), puis relancez `python -m lab_utils stack reset`",
+    },
+})
 
 
 def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = print) -> None:
@@ -28,9 +38,7 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
         held = CheckpointLock(cfg.s3a_path("checkpoint", sink), sink, cfg).running_holder()
         if held:
             who, info = held
-            raise CheckpointInUse(
-                f"the pipeline is running ({who}, query {info.get('query')}): stop it first (Ctrl-C, or "
-                "`pipeline.stop()` in its notebook), then run `python -m lab_utils stack reset` again")
+            raise CheckpointInUse(_("running", who=describe_holder(who), query=info.get("query")))
     delete_topics(cfg, [cfg.KAFKA_TOPIC], wait_s=60)
     say(f"emptied topic {cfg.KAFKA_TOPIC}")
     # The broker may report the topic gone a moment before it accepts the same name again.

@@ -9,11 +9,27 @@ from __future__ import annotations
 import os
 
 from .. import config as _config
+from .. import i18n
 from ..errors import SetupFailed
 from .builds import MINIO_BIN
 from .processes import Proc, check_port_free, recorded, spawn
 
 POLICY_NAME = "lab-bucket-readwrite"
+
+_ = i18n.catalog(__name__, {
+    "console": {"en": "MinIO's console", "fr": "la console de MinIO"},
+    "setup_failed": {
+        "en": "setting up MinIO failed: {error}",
+        "fr": "la préparation de MinIO a échoué : {error}",
+    },
+    "root_refused": {
+        "en": "setting up MinIO failed: {error} (MinIO's data was created with other root credentials than "
+              "MINIO_ROOT_USER/MINIO_ROOT_PASSWORD in .env: restore the old .env, or `stack down` and delete .lab/minio)",
+        "fr": "la préparation de MinIO a échoué : {error} (les données de MinIO ont été créées avec d'autres "
+              "identifiants root que MINIO_ROOT_USER/MINIO_ROOT_PASSWORD de .env : remettez l'ancien .env, ou "
+              "lancez `stack down` et supprimez .lab/minio)",
+    },
+})
 
 
 def start_minio(cfg: _config.LabConfig) -> Proc:
@@ -23,7 +39,7 @@ def start_minio(cfg: _config.LabConfig) -> Proc:
     host, port = cfg.s3_host_port
     chost, cport = cfg.console_host_port
     check_port_free(host, port, "MinIO", "AWS_ENDPOINT_URL")
-    check_port_free(chost, cport, "MinIO's console", "MINIO_CONSOLE_ADDRESS")
+    check_port_free(chost, cport, _("console"), "MINIO_CONSOLE_ADDRESS")
     _config.MINIO_DATA.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(_config.ROOT)),
@@ -75,8 +91,5 @@ def setup_minio(cfg: _config.LabConfig) -> None:
             if "already" not in str(e).lower():  # attaching twice is not an error for us
                 raise
     except (S3Error, MinioAdminException) as e:
-        hint = ""
-        if "InvalidAccessKeyId" in str(e) or "SignatureDoesNotMatch" in str(e) or "403" in str(e):
-            hint = (" (MinIO's data was created with other root credentials than MINIO_ROOT_USER/"
-                    "MINIO_ROOT_PASSWORD in .env: restore the old .env, or `stack down` and delete .lab/minio)")
-        raise SetupFailed(f"setting up MinIO failed: {e}{hint}") from e
+        refused = "InvalidAccessKeyId" in str(e) or "SignatureDoesNotMatch" in str(e) or "403" in str(e)
+        raise SetupFailed(_("root_refused" if refused else "setup_failed", error=e)) from e

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from lab_utils import pipeline, producer
+from lab_utils import config, pipeline, producer
 from lab_utils.clients import storage
 from lab_utils.pipeline import checkpoint
 from lab_utils.config import ROOT
@@ -74,6 +74,12 @@ def test_the_cell_run_twice_is_refused_in_the_same_session(cfg, spark, topic, ru
     try:
         with pytest.raises(CheckpointInUse, match=r"already running in this session.*`pipeline\.stop\(\)`"):
             pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=1, cfg=cfg)
+        before = config.use_language("fr")  # a French notebook's kernel
+        try:
+            with pytest.raises(CheckpointInUse, match=r"déjà en cours d'exécution dans cette session.*`pipeline\.stop\(\)`"):
+                pipeline.start(spark, topic=topic, root=run_prefix, trigger_s=1, cfg=cfg)
+        finally:
+            config.use_language(before)
         assert first.output.isActive and first.rejected.isActive, "the refused start must leave the first one alone"
         assert pipeline.stop() == 1  # the fix the message names: stops every pipeline of this session
         assert not first.output.isActive and not first.rejected.isActive

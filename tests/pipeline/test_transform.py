@@ -161,6 +161,14 @@ TASK_WRITE_FAILED = ("[TASK_WRITE_FAILED] Task failed while writing rows to "
 MINIO_REFUSED = ("java.net.ConnectException: Writing Object on test-runs/224b686b35/rejected/part-00000.snappy.parquet: "
                  "software.amazon.awssdk.core.exception.SdkClientException: Unable to execute HTTP request: "
                  "Connect to 127.0.0.1:9000 [/127.0.0.1] failed: Connection refused (SDK Attempt Count: 4)")
+S3_DENIED = ("java.nio.file.AccessDeniedException: s3a://elsewhere/output/_spark_metadata: getFileStatus on "
+             "s3a://elsewhere/output/_spark_metadata: software.amazon.awssdk.services.s3.model.S3Exception: Access "
+             "Denied. (Service: S3, Status Code: 403, Request ID: 187D): AccessDenied")
+S3_SIGNATURE = ("org.apache.hadoop.fs.s3a.AWSBadRequestException: PUT 0-byte object on output: "
+                "software.amazon.awssdk.services.s3.model.S3Exception: The request signature we calculated does not "
+                "match the signature you provided. (Service: S3, Status Code: 403): SignatureDoesNotMatch")
+UNKNOWN_TOPIC = ("org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this "
+                 "topic-partition.")
 KAFKA_TIMEOUT = ("org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment. "
                  "Call: describeTopics")
 
@@ -180,6 +188,10 @@ def chained(*messages_outermost_first: str) -> Exception:
     # a Kafka timeout while a task writes to s3a:// is Kafka's, not MinIO's
     (chained(TASK_WRITE_FAILED, KAFKA_TIMEOUT), "Kafka did not answer"),
     (chained(TASK_WRITE_FAILED, "java.lang.ArithmeticException: / by zero"), "failed: [TASK_WRITE_FAILED]"),
+    # MinIO answers but refuses: the setting to check and `stack up`, not "resumes from its checkpoint"
+    (chained(TASK_WRITE_FAILED, S3_DENIED), "(LAB_BUCKET, "),
+    (chained(TASK_WRITE_FAILED, S3_SIGNATURE), "AWS_SECRET_ACCESS_KEY ("),
+    (chained(UNKNOWN_TOPIC), "(KAFKA_TOPIC, "),
 ])
 def test_a_failure_is_explained_by_its_causes_not_only_its_first_line(error, says):
     from lab_utils import config
@@ -201,3 +213,9 @@ def test_the_cause_is_found_where_pyspark_keeps_it(spark):
     assert "127.0.0.1:9000" not in str(error), "the first message alone must not name MinIO"
     explained = str(pipeline.explain_error(error, "output", config.load()))
     assert "MinIO is not reachable" in explained, explained
+    before = config.use_language("fr")  # a French notebook's kernel
+    try:
+        explained = str(pipeline.explain_error(error, "output", config.load()))
+    finally:
+        config.use_language(before)
+    assert "la requête output s'est arrêtée\u00a0: MinIO ne répond pas" in explained and "stack up" in explained, explained
