@@ -230,8 +230,8 @@ class Source:
 
     def describe(self, lang: str | None = None) -> str:
         if self.kind == ENV_FILE_SOURCE:
-            return _("from_env_file", lang, path=self.path, line=self.line)
-        return _({ENVIRONMENT: "from_environment", KERNEL: "from_kernel"}.get(self.kind, "from_default"), lang)
+            return _("from_env_file", in_lang=lang, path=self.path, line=self.line)
+        return _({ENVIRONMENT: "from_environment", KERNEL: "from_kernel"}.get(self.kind, "from_default"), in_lang=lang)
 
 
 @dataclass(frozen=True)
@@ -371,14 +371,14 @@ _VALIDATORS = {
 def check_setting(name: str, value: str, source: Source | None = None, lang: str | None = None) -> str | None:
     """What is wrong with `value` for setting `name`, as one line naming the fix (in `lang`, by default
     the lab's language); None when it is good. A secret's value is never part of the line."""
-    where = source.describe(lang) if source else _("from_code", lang)
+    where = source.describe(lang) if source else _("from_code", in_lang=lang)
     if len(value) < MIN_LENGTH.get(name, 0):
-        return _("too_short", lang, name=name, where=where, length=len(value), minimum=MIN_LENGTH[name])
+        return _("too_short", in_lang=lang, name=name, where=where, length=len(value), minimum=MIN_LENGTH[name])
     check = _VALIDATORS.get(name)
     if check is None or check(value):
         return None
     example = _suggest_zone(value) if name == "LAB_TIMEZONE" else EXAMPLES[name]
-    return _(f"bad_{name}", lang, setting=f"{name}={value!r}", where=where, example=example,
+    return _(f"bad_{name}", in_lang=lang, setting=f"{name}={value!r}", where=where, example=example,
              languages=", ".join(LANGUAGES))
 
 
@@ -494,7 +494,7 @@ def settings(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> di
         elif name in DEFAULTS:
             value, source = DEFAULTS[name], Source(DEFAULT)
         else:
-            found[name] = Setting(name, None, None, _("missing", lang, name=name, env_file=env_file))
+            found[name] = Setting(name, None, None, _("missing", in_lang=lang, name=name, env_file=env_file))
             continue
         if name == "LAB_LANG" and _chosen_language:
             value, source = _chosen_language, Source(KERNEL)
