@@ -39,6 +39,12 @@ MINIO_DATA = STATE_DIR / "minio" / "data"
 CLASS_ARCHIVE_DIR = STATE_DIR / "cds"        # the Spark driver's class-data-sharing archive
 LOGS_DIR = STATE_DIR / "logs"
 RUN_DIR = STATE_DIR / "run"                  # PID files of the services `stack up` started
+MONITORING_JARS = STATE_DIR / "jars" / "monitoring"   # the JMX exporter agent (stack/monitoring/pom.xml)
+PROMETHEUS_DIR = STATE_DIR / "prometheus"    # its rendered configuration and its data
+# Where the lab's Python processes (producer, Spark driver) tell Prometheus they can be scraped
+# (file-based service discovery: one JSON file per live exporter, see lab_utils.clients.prometheus).
+PROMETHEUS_TARGETS = PROMETHEUS_DIR / "targets"
+MONITORING_DIR = STACK_DIR / "monitoring"    # Prometheus's template, rules, the JMX rules, Grafana
 
 DEFAULTS = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -50,7 +56,16 @@ DEFAULTS = {
     "MINIO_CONSOLE_ADDRESS": "127.0.0.1:9001",
     "JUPYTER_PORT": "8888",
     "LAB_LANG": "en",
+    # Monitoring (issue 17): off by default, so that it costs nothing; the addresses of docs/contract.md.
+    "LAB_MONITORING": "false",
+    "PROMETHEUS_URL": "http://127.0.0.1:9090",
+    "KAFKA_METRICS_ADDRESS": "127.0.0.1:9404",
+    "PRODUCER_METRICS_ADDRESS": "127.0.0.1:9101",
+    "STREAM_METRICS_ADDRESS": "127.0.0.1:9102",
+    "SPARK_UI_PORT": "4040",
 }
+# What LAB_MONITORING accepts, and what each means.
+BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 LANGUAGES = i18n.LANGUAGES
 
 # Secrets have no default: they come from `.env` (generated) or the environment.
@@ -75,6 +90,12 @@ class LabConfig:
     JUPYTER_PORT: str
     JUPYTER_TOKEN: str
     LAB_LANG: str
+    LAB_MONITORING: str
+    PROMETHEUS_URL: str
+    KAFKA_METRICS_ADDRESS: str
+    PRODUCER_METRICS_ADDRESS: str
+    STREAM_METRICS_ADDRESS: str
+    SPARK_UI_PORT: str
 
     # Derived values, so that no caller parses URLs of its own.
     @property
@@ -91,6 +112,22 @@ class LabConfig:
     @property
     def console_host_port(self) -> tuple[str, int]:
         host, _, port = self.MINIO_CONSOLE_ADDRESS.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+    @property
+    def monitoring(self) -> bool:
+        """LAB_MONITORING as a boolean (load() has checked it is one)."""
+        return BOOLEANS[self.LAB_MONITORING.strip().lower()]
+
+    @property
+    def prometheus_host_port(self) -> tuple[str, int]:
+        url = urlparse(self.PROMETHEUS_URL)
+        return url.hostname or "127.0.0.1", url.port or 80
+
+    @staticmethod
+    def host_port(address: str) -> tuple[str, int]:
+        """An address such as KAFKA_METRICS_ADDRESS ("127.0.0.1:9404") as (host, port)."""
+        host, _, port = address.rpartition(":")
         return host or "127.0.0.1", int(port)
 
     def s3a_path(self, *parts: str) -> str:
@@ -190,6 +227,45 @@ def language(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> st
 i18n.set_language_source(language)
 
 
+# Monitoring chosen by a kernel for itself (notebook 06) or by a command line flag
+# (`stack up --monitoring`): it wins over LAB_MONITORING, for this process only.
+_chosen_monitoring: bool | None = None
+
+
+def use_monitoring(on: bool | None) -> bool | None:
+    """Turn monitoring on (or off) in this process, whatever LAB_MONITORING says: its Spark
+    sessions and producers then export their metrics. None goes back to LAB_MONITORING.
+    Returns the choice made before (to put it back)."""
+    global _chosen_monitoring
+    before = _chosen_monitoring
+    _chosen_monitoring = None if on is None else bool(on)
+    return before
+
+
+def source(name: str, env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> str:
+    """Where setting `name` comes from: "the environment", ".env", "the default" (or "this process")."""
+    if name == "LAB_MONITORING" and _chosen_monitoring is not None:
+        return "this process (use_monitoring or --monitoring)"
+    if name == "LAB_LANG" and _chosen_language:
+        return "this process (use_language)"
+    environ = os.environ if env is None else env
+    if environ.get(name):
+        return "the environment"
+    try:
+        if read_env_file(env_file).get(name):
+            return str(env_file)
+    except ConfigError:
+        pass
+    return "the default"
+
+
+def _check_address(name: str, value: str, env: dict[str, str] | None, env_file: Path) -> None:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={value!r} (from {source(name, env, env_file)}) is not host:port: "
+                          f"e.g. {name}={DEFAULTS[name]}")
+
+
 def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabConfig:
     """The configuration: environment, then `.env`, then defaults.
 
@@ -216,4 +292,17 @@ def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabCon
     if values["LAB_LANG"] not in LANGUAGES:
         raise ConfigError(f"LAB_LANG={values['LAB_LANG']!r} is not a language of the lab: use one of "
                           f"{', '.join(LANGUAGES)}, e.g. LAB_LANG=fr")
+    if _chosen_monitoring is not None:
+        values["LAB_MONITORING"] = "true" if _chosen_monitoring else "false"
+    if values["LAB_MONITORING"].strip().lower() not in BOOLEANS:
+        raise ConfigError(f"LAB_MONITORING={values['LAB_MONITORING']!r} (from {source('LAB_MONITORING', env, env_file)}) "
+                          "is neither true nor false: set LAB_MONITORING=true to turn monitoring on, false to leave it off")
+    for name in ("KAFKA_METRICS_ADDRESS", "PRODUCER_METRICS_ADDRESS", "STREAM_METRICS_ADDRESS"):
+        _check_address(name, values[name], env, env_file)
+    if not values["SPARK_UI_PORT"].isdigit() or not 0 < int(values["SPARK_UI_PORT"]) < 65536:
+        raise ConfigError(f"SPARK_UI_PORT={values['SPARK_UI_PORT']!r} (from {source('SPARK_UI_PORT', env, env_file)}) "
+                          "is not a port number: e.g. SPARK_UI_PORT=4040")
+    if not values["PROMETHEUS_URL"].startswith(("http://", "https://")):
+        raise ConfigError(f"PROMETHEUS_URL={values['PROMETHEUS_URL']!r} (from {source('PROMETHEUS_URL', env, env_file)}) "
+                          "is not an http:// URL: e.g. PROMETHEUS_URL=http://127.0.0.1:9090")
     return LabConfig(**values)
