@@ -16,7 +16,10 @@
 #   3. pnpm (PNPM_VERSION, from npm) installs web/ui with the patched lockfile, frozen
 #   4. `pnpm run build:mantine-ui` (= make ui-build BUILD_UI=mantine), then
 #      scripts/compress_assets.sh (= make assets-compress)
-#   5. go build -tags netgo,builtinassets ./cmd/prometheus (tags as in upstream's .promu.yml)
+#   5. go build -tags netgo,builtinassets ./cmd/prometheus ./cmd/promtool (tags as in upstream's
+#      .promu.yml), ONE go build for both binaries: they share most packages, so promtool (the
+#      lab's rule tests, `promtool check config`) costs its own packages and a link, not a second
+#      compilation of Prometheus. promtool lands next to OUTPUT_BINARY.
 #
 # Idempotent: a binary whose stamp matches the inputs (go.mod, go.sum, the patch, this
 # script) is left alone. Resumable: a finished source copy, pnpm install and UI build are
@@ -73,7 +76,8 @@ SUM="$(awk -v m="$MODULE" -v v="$VERSION" '$1 == m && $2 == v {print $3; exit}' 
 RELEASE="${BASH_REMATCH[1]}.$((10#${BASH_REMATCH[2]})).${BASH_REMATCH[3]}"
 
 INPUTS="$(cat "$HERE/go.mod" "$HERE/go.sum" "$PATCH_FILE" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
-if [[ -x $OUT && -f $OUT.stamp && "$(cat "$OUT.stamp")" == "$INPUTS" ]]; then
+PROMTOOL="$(dirname "$OUT")/promtool"
+if [[ -x $OUT && -x $PROMTOOL && -f $OUT.stamp && "$(cat "$OUT.stamp")" == "$INPUTS" ]]; then
   echo "up to date: $OUT ($RELEASE, inputs $INPUTS)"
   echo "prometheus $RELEASE is up to date: $OUT" >&3
   exit 0
@@ -151,14 +155,20 @@ echo "embedded: $(find "$UI/static" -name '*.gz' | wc -l) files, $(du -sk "$UI/s
 done_step
 
 # --------------------------------------------------------------------------- 5. the binary
-step "go build -tags netgo,builtinassets ./cmd/prometheus ($RELEASE)"
+step "go build -tags netgo,builtinassets ./cmd/prometheus ./cmd/promtool ($RELEASE)"
+rm -rf "$OUT.tmpdir"
+mkdir -p "$OUT.tmpdir"
 (cd "$SRC" && go build -trimpath -tags netgo,builtinassets \
   -ldflags "-X github.com/prometheus/common/version.Version=$RELEASE" \
-  -o "$OUT.tmp" ./cmd/prometheus)
-"$OUT.tmp" --version
-mv -f "$OUT.tmp" "$OUT"
+  -o "$OUT.tmpdir/" ./cmd/prometheus ./cmd/promtool)
+"$OUT.tmpdir/prometheus" --version
+"$OUT.tmpdir/promtool" --version
+rm -f "$OUT.stamp"
+mv -f "$OUT.tmpdir/promtool" "$PROMTOOL"
+mv -f "$OUT.tmpdir/prometheus" "$OUT"
+rmdir "$OUT.tmpdir"
 echo "$INPUTS" > "$OUT.stamp"
 done_step
 
-echo "=== built $OUT: Prometheus $RELEASE with its UI, $(du -m "$OUT" | cut -f1) MB, $((SECONDS - T0)) s in all"
-echo "prometheus $RELEASE with its UI -> $OUT ($(du -m "$OUT" | cut -f1) MB) in $((SECONDS - T0)) s" >&3
+echo "=== built $OUT and $PROMTOOL: Prometheus $RELEASE with its UI, $(du -m "$OUT" | cut -f1) MB, $((SECONDS - T0)) s in all"
+echo "prometheus $RELEASE with its UI -> $OUT ($(du -m "$OUT" | cut -f1) MB), promtool -> $PROMTOOL, in $((SECONDS - T0)) s" >&3

@@ -3,10 +3,7 @@
 // go.sum pins every module by hash; the module graph equals Prometheus's own go.mod.
 //   the server, WITH its web UI:   stack/prometheus/build.sh .lab/bin/prometheus .lab/build/prometheus
 //     (the UI is not in the module: build.sh builds it from web/ui with pnpm, see its header)
-//   promtool (no UI, builds here like MinIO):
-//     cd stack/prometheus && GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath \
-//       -ldflags "-X github.com/prometheus/common/version.Version=3.16.0" \
-//       -o ../../.lab/bin/promtool github.com/prometheus/prometheus/cmd/promtool
+//   promtool, in the same `go build` as the server (next to it: .lab/bin/promtool)
 module lab/prometheus-server
 
 go 1.26.7
