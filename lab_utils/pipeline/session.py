@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from .. import config as _config
 from ..errors import SetupFailed
+from . import metrics
 
 # Our own checkpoint manager (stack/spark/src/...): on S3A it writes each checkpoint file
 # straight to its final name, which S3 makes visible atomically on close, instead of
@@ -98,7 +99,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         # docs/contract.md: every port on 127.0.0.1; the UI on 4040.
         "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",
         "spark.driver.bindAddress": "0.0.0.0" if remote else "127.0.0.1",
-        "spark.ui.port": "4040",
+        "spark.ui.port": cfg.SPARK_UI_PORT,
         "spark.ui.showConsoleProgress": "false",
         # Results must not depend on the machine's time zone; local times are computed
         # explicitly with LAB_TIMEZONE by the pipeline.
@@ -122,6 +123,8 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         "spark.hadoop.fs.s3a.connection.establish.timeout": "15s",  # S3A raises anything lower to 15 s, with a warning
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
+        # LAB_MONITORING=true: Spark's own metrics for Prometheus (none when it is off).
+        **metrics.driver_conf(cfg),
     }
 
 
@@ -138,6 +141,7 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
     """
     from pyspark.sql import SparkSession
 
+    cfg = cfg or _config.load()
     conf = spark_conf(cfg, require_connectors=require_connectors)
     # Spark binds its UI to SPARK_LOCAL_IP, else 0.0.0.0, whatever bindAddress says; the JVM
     # inherits this process's environment, so this keeps the UI on 127.0.0.1 (docs/contract.md).
@@ -151,4 +155,6 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if cfg.monitoring:
+        metrics.watch(spark, cfg)
     return spark
