@@ -166,7 +166,7 @@ def exports_metrics(name: str, cfg: _config.LabConfig) -> bool:
 # --------------------------------------------------------------------------- Prometheus
 
 def template_values(cfg: _config.LabConfig) -> dict[str, str]:
-    """The template's placeholders on this machine (the compose stack's are in tests/test_compose_monitoring.py)."""
+    """The template's placeholders on this machine (the compose stack's: COMPOSE_VALUES)."""
     host, port = cfg.prometheus_host_port
     s3_host, s3_port = cfg.s3_host_port
     return {
@@ -176,6 +176,24 @@ def template_values(cfg: _config.LabConfig) -> dict[str, str]:
         "RULES_DIR": str(RULES_DIR),
         "TARGETS_DIR": str(_config.PROMETHEUS_TARGETS),
     }
+
+
+# The template's placeholders in the Docker Compose stack (docker-compose.monitoring.yml).
+COMPOSE_VALUES = {
+    "PROMETHEUS": "localhost:9090",
+    "KAFKA_JMX": "kafka:9404",
+    "MINIO": "minio:9000",
+    "RULES_DIR": "/etc/prometheus/rules",
+    "TARGETS_DIR": "/etc/prometheus/targets",
+}
+COMPOSE_CONFIG = _config.MONITORING_DIR / "compose" / "prometheus.yml"
+_COMPOSE_HEADER = ("# GENERATED from stack/monitoring/prometheus.yml for Docker Compose (docker-compose.monitoring.yml):\n"
+                   "# edit the template, then run  python -m lab_utils.services.monitoring  (a test checks it is up to date).\n")
+
+
+def compose_config() -> str:
+    """The Prometheus configuration of the compose stack: the template with COMPOSE_VALUES."""
+    return _COMPOSE_HEADER + render_config(COMPOSE_VALUES)
 
 
 def render_config(values: dict[str, str]) -> str:
@@ -197,3 +215,8 @@ def start_prometheus(cfg: _config.LabConfig) -> Proc:
            f"--web.listen-address={host}:{port}", *PROMETHEUS_RETENTION]
     return spawn("prometheus", cmd, port, _config.LOGS_DIR / "prometheus.log")
 
+
+
+if __name__ == "__main__":
+    COMPOSE_CONFIG.write_text(compose_config())
+    print(f"wrote {COMPOSE_CONFIG}")
