@@ -21,6 +21,8 @@ from .producer import produce
 
 def _stack(args: argparse.Namespace) -> int:
     stack = services
+    if args.monitoring:  # for this command, whatever LAB_MONITORING says (README, Monitoring)
+        _config.use_monitoring(True)
     if args.action == "up":
         report = stack.up()
         print(stack.format_status(report))
@@ -68,7 +70,7 @@ def _stream(args: argparse.Namespace) -> int:
                          root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
     mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
     print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
-          f"Spark UI http://127.0.0.1:4040", flush=True)
+          f"Spark UI {spark.sparkContext.uiWebUrl}", flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
@@ -137,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "status", "reset"])
     p.add_argument("--yes", action="store_true", help="reset: do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="status: print JSON")
+    p.add_argument("--monitoring", action="store_true",
+                   help="up: also build and start Prometheus, with Kafka's and MinIO's metrics (as LAB_MONITORING=true)")
     p.set_defaults(func=_stack)
 
     p = sub.add_parser("produce", help="send transactions to Kafka; prints what was sent")

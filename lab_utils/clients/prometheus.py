@@ -46,6 +46,19 @@ _ = i18n.catalog(__name__, {
         "en": "Prometheus refused the query {promql!r}: {error}",
         "fr": "Prometheus a refusé la requête {promql!r} : {error}",
     },
+    "no_data": {
+        "en": "{promql} returned no data within {seconds} s: is the producer or the pipeline running, and with "
+              "monitoring on? (`prometheus.targets()` shows what Prometheus scrapes)",
+        "fr": "{promql} n'a renvoyé aucune donnée en {seconds} s : le producteur ou le pipeline tourne-t-il, avec "
+              "la supervision activée ? (`prometheus.targets()` montre ce que Prometheus collecte)",
+    },
+    "no_alert": {
+        "en": "alert {name} {labels} is not {state} after {seconds} s (now: {now}): look at the rules and the alerts "
+              "in Prometheus's UI (Alerts), or wait again with a longer timeout_s",
+        "fr": "l'alerte {name} {labels} n'est pas {state} au bout de {seconds} s (maintenant : {now}) : regardez "
+              "les règles et les alertes dans l'interface de Prometheus (Alerts), ou attendez encore avec un "
+              "timeout_s plus long",
+    },
     "no_dashboard": {
         "en": "the dashboard {path} is missing: restore it from git",
         "fr": "le tableau de bord {path} est absent : restaurez-le depuis git",
@@ -141,6 +154,57 @@ def query_range(promql: str, minutes: float = 5, step_s: float = 5, end: float |
     if len(frame.index):
         frame.index = frame.index.tz_convert(_config.load().LAB_TIMEZONE).tz_localize(None)
     return frame
+
+
+def local_now():
+    """Now, as a pandas Timestamp in LAB_TIMEZONE without its zone: the clock of query_range()'s rows."""
+    import pandas as pd
+
+    return pd.Timestamp.now(tz=_config.load().LAB_TIMEZONE).tz_localize(None)
+
+
+def query_frame(promql: str, at: float | None = None, cfg: _config.LabConfig | None = None):
+    """`query()` as a pandas DataFrame: one row per series, its labels as columns, then `value`."""
+    import pandas as pd
+
+    rows = [{**{k: v for k, v in s.labels.items() if k != "__name__"}, "value": s.value}
+            for s in query(promql, at, cfg)]
+    return pd.DataFrame(rows)
+
+
+def wait_for_data(promql: str, timeout_s: float = 120, cfg: _config.LabConfig | None = None) -> list[Sample]:
+    """Poll `promql` (every second, at most `timeout_s`) until it returns a series; return them.
+
+    Prometheus scrapes every 5 s and a rate needs two scrapes: a new exporter's data appears after
+    10 to 15 s. LabError, saying what it waited for, when time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        samples = query(promql, cfg=cfg)
+        if samples:
+            return samples
+        if time.monotonic() > deadline:
+            raise LabError(_("no_data", promql=promql, seconds=f"{timeout_s:.0f}"))
+        time.sleep(1.0)  # a poll interval, not a fixed wait: it returns as soon as data is there
+
+
+def wait_for_alert(name: str, state: str | None, timeout_s: float = 180, cfg: _config.LabConfig | None = None,
+                   **labels: str) -> dict | None:
+    """Poll Prometheus's alerts (every second, at most `timeout_s`) until alert `name` with `labels` is in
+    `state` ("pending" or "firing"), or, with state=None, until it is gone (resolved). Returns the
+    alert (None once resolved); LabError, saying what it waited for, when time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [a for a in alerts(cfg) if a["alertname"] == name
+                 and all(a["labels"].get(k) == v for k, v in labels.items())]
+        if state is None and not found:
+            return None
+        matching = [a for a in found if a["state"] == state]
+        if state is not None and matching:
+            return matching[0]
+        if time.monotonic() > deadline:
+            raise LabError(_("no_alert", name=name, labels=labels or "", state=state or "resolved",
+                             seconds=f"{timeout_s:.0f}", now=", ".join(a["state"] for a in found) or "inactive"))
+        time.sleep(1.0)  # a poll interval: Prometheus evaluates the rules every 5 s
 
 
 def alerts(cfg: _config.LabConfig | None = None) -> list[dict]:

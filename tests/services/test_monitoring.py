@@ -1,0 +1,240 @@
+"""Monitoring on the real stack (issue 17): Prometheus scrapes Kafka, MinIO, the Spark driver and the
+producer; every dashboard panel's PromQL returns data after a short produce + stream run; the alerts
+go pending, firing, then resolved when a query stops while producing and starts again.
+
+The stack must run with monitoring (`make test` runs `stack up` with LAB_MONITORING=true): the
+`prom` fixture FAILS, naming the command, when Prometheus does not answer. The producer and the
+streaming driver run as subprocesses with LAB_MONITORING=true, as a student's would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+
+import pytest
+
+from lab_utils import config as lab_config
+from lab_utils.clients import prometheus
+from lab_utils.services import monitoring
+from tests.helpers import lab, wait_until
+
+MONITORED = {"LAB_MONITORING": "true"}
+
+
+@pytest.fixture(scope="session")
+def prom(cfg) -> lab_config.LabConfig:
+    """Yields the lab configuration once Prometheus answers too (it FAILS, naming the command, when
+    it does not). Cleans up nothing."""
+    if not prometheus.prometheus_ready(cfg):
+        pytest.fail(f"{prometheus.prometheus_down_message(cfg)}  (`make test` starts it)", pytrace=False)
+    return cfg
+
+
+def jobs_up(cfg) -> dict[str, set[str]]:
+    """{job: set of health states} of the targets Prometheus scrapes now."""
+    out: dict[str, set[str]] = {}
+    for t in prometheus.targets(cfg):
+        out.setdefault(t["job"], set()).add(t["health"])
+    return out
+
+
+def stop(proc: subprocess.Popen, timeout: float = 120) -> int:
+    """Ctrl-C a `python -m lab_utils ...` process group and wait for it (it stops its queries cleanly)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    return proc.wait(timeout=timeout)
+
+
+# --------------------------------------------------------------------------- the services' targets
+
+@pytest.mark.integration
+def test_prometheus_scrapes_kafka_and_minio_and_serves_its_ui(prom):
+    health = wait_until(lambda: (h := jobs_up(prom)) and all(h.get(j) == {"up"} for j in
+                                                             ("kafka", "minio", "minio-bucket", "prometheus")) and h,
+                        timeout=60, what="the kafka, minio and prometheus targets to be up")
+    assert health["kafka"] == {"up"}
+    build = prometheus.api("status/buildinfo", cfg=prom)
+    assert build["version"] == monitoring.versions()["prometheus"]
+    # The web UI is built in (stack/prometheus/build.sh): without it /query answers 500.
+    with urllib.request.urlopen(prom.PROMETHEUS_URL.rstrip("/") + "/query", timeout=10) as r:
+        assert r.status == 200 and b"<html" in r.read(2000).lower()
+    heap = prometheus.query('jvm_memory_used_bytes{job="kafka", area="heap"}', cfg=prom)
+    assert heap and all(s.value > 0 for s in heap), "the broker's JVM heap, from the JMX exporter agent"
+    rules = prometheus.api("rules", cfg=prom)["groups"]
+    assert {r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"} == {"StreamFallingBehind",
+                                                                                        "StreamStopped"}
+    assert all(r["health"] == "ok" for g in rules for r in g["rules"]), [r for g in rules for r in g["rules"]
+                                                                         if r["health"] != "ok"]
+
+
+# --------------------------------------------------------------------------- every panel returns data
+
+# Panels whose data needs MinIO's scanner to have passed over the bucket (every few minutes).
+SCANNER_PANELS = {"Bytes in the bucket", "Objects in the bucket"}
+
+
+@pytest.mark.integration
+def test_every_dashboard_query_returns_data_after_a_short_produce_and_stream_run(prom, topic, run_prefix, tmp_path):
+    env = {**MONITORED, "KAFKA_TOPIC": topic}
+    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("stream", "producer")}
+    stream = lab("stream", "--prefix", run_prefix, "--trigger", "1", env=env, stdout=logs["stream"],
+                 stderr=subprocess.STDOUT)
+    producer = None
+    queries = prometheus.dashboard_queries()
+    missing: dict[str, list[str]] = {}
+
+    def scraped(*jobs: str) -> bool:
+        return set(jobs) <= {j for j, h in jobs_up(prom).items() if "up" in h}
+
+    prefix = run_prefix.replace("/", "-")
+    try:
+        # Prometheus finds the driver and its lag exporter through their target files (a Spark
+        # session takes a while to start on a busy 2-core machine). A first small batch warms the
+        # queries up (the first one compiles everything: up to 2 minutes on a loaded machine) ...
+        wait_until(lambda: scraped("lab-stream", "spark-driver"), timeout=300, interval=1,
+                   what="the Spark driver and its lag exporter to be scraped")
+        warm_up = lab("produce", "--count", "200", "--topic", topic, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        assert warm_up.wait(timeout=120) == 0
+        wait_until(lambda: len(prometheus.query(f'lab_stream_batches_total{{query=~".*-{prefix}"}} > 0', cfg=prom)) == 2,
+                   timeout=300, interval=2, what="both queries' first batch")
+        # ... then the producer, long enough for every panel to see it.
+        producer = lab("produce", "--duration", "120", "--rate", "100", "--bad-ratio", "0.2", "--seed", "17",
+                       "--topic", topic, env=MONITORED, stdout=logs["producer"], stderr=subprocess.STDOUT)
+        wait_until(lambda: scraped("producer"), timeout=120, interval=1, what="the producer to be scraped")
+
+        def all_answer():
+            missing.clear()
+            for title, exprs in queries.items():
+                empty = [e for e in exprs if not prometheus.query(e, cfg=prom)]
+                if empty and title not in SCANNER_PANELS:
+                    missing[title] = empty
+            return not missing
+
+        wait_until(all_answer, timeout=300, interval=2, what=f"every panel to return data (still empty: {missing})")
+        assert producer.poll() is None, "the producer's panel was seen while it ran"
+        ours = {s.labels.get("query") for s in prometheus.query("query_topic:lab_stream_lag_messages:sum", cfg=prom)
+                if s.labels.get("topic") == topic}
+        assert ours == {f"output-{prefix}", f"rejected-{prefix}"}
+        reasons = {s.labels["reason"] for s in prometheus.query("reason:lab_stream_rows_rejected:rate1m > 0", cfg=prom)}
+        assert len(reasons) >= 3, f"bad messages of several kinds were sent: {reasons}"
+    finally:
+        if producer is not None:
+            assert stop(producer) in (0, 130), (tmp_path / "producer.log").read_text()[-2000:]
+        assert stop(stream) == 0, (tmp_path / "stream.log").read_text()[-3000:]
+    # The exporters went away with their processes: no target file is left behind.
+    assert not list(lab_config.PROMETHEUS_TARGETS.glob("producer.*.json"))
+    # MinIO counts the bucket's bytes and objects with its scanner, every few minutes.
+    for title in SCANNER_PANELS:
+        for expr in queries[title]:
+            wait_until(lambda: prometheus.query(expr, cfg=prom), timeout=420, interval=5,
+                       what=f"MinIO's scanner to report {title!r} ({expr})")
+
+
+# --------------------------------------------------------------------------- the alerts, for real
+
+# A driver that a test steers line by line on its stdin: start the pipeline, stop its queries
+# while the process (and its exporter) lives on, start them again, quit. It prints one word per step.
+DRIVER = textwrap.dedent("""
+    import sys
+    from lab_utils import pipeline
+    spark = pipeline.get_spark(app_name="lab-alert-test")
+    run = None
+    for line in sys.stdin:
+        command = line.strip()
+        if command in ("start", "restart"):
+            run = pipeline.start(spark, trigger_s=1, root=sys.argv[1])
+        elif command == "stop":
+            run.stop()
+        elif command == "quit":
+            break
+        print(command, flush=True)
+    if run is not None:
+        run.stop()
+    spark.stop()
+""")
+
+
+def alert_states(cfg, name: str, **labels) -> set[str]:
+    return {a["state"] for a in prometheus.alerts(cfg) if a["alertname"] == name
+            and all(a["labels"].get(k) == v for k, v in labels.items())}
+
+
+@pytest.mark.integration
+def test_the_alerts_fire_when_the_query_stops_while_producing_and_resolve_when_it_restarts(prom, topic, run_prefix,
+                                                                                           tmp_path):
+    env = {**os.environ, **MONITORED, "KAFKA_TOPIC": topic}
+    driver_log = tmp_path / "driver.log"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, run_prefix], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=open(driver_log, "w"), text=True, env=env, cwd=lab_config.ROOT,
+                              start_new_session=True)
+    producer = lab("produce", "--duration", "400", "--rate", "50", "--topic", topic, env=MONITORED,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output_query = f"output-{run_prefix.replace('/', '-')}"
+    timeline: dict[str, float] = {}
+
+    def say(command: str) -> None:
+        driver.stdin.write(command + "\n")
+        driver.stdin.flush()
+        assert driver.stdout.readline().strip() == command, driver_log.read_text()[-3000:]
+        timeline[command] = time.monotonic()
+
+    def lag() -> float | None:
+        samples = [s.value for s in prometheus.query(f'query_topic:lab_stream_lag_messages:sum{{topic="{topic}"}}',
+                                                     cfg=prom)]
+        return max(samples) if len(samples) == 2 else None
+
+    try:
+        say("start")
+        # Healthy: both queries keep up (lag below 10 s of input), no alert about this topic.
+        wait_until(lambda: (v := lag()) is not None and v < 500, timeout=180, interval=1,
+                   what="both queries to be exported and caught up")
+        assert not alert_states(prom, "StreamFallingBehind", topic=topic) and not alert_states(prom, "StreamStopped",
+                                                                                               topic=topic)
+        say("stop")
+        for state in ("pending", "firing"):
+            wait_until(lambda: state in alert_states(prom, "StreamFallingBehind", topic=topic, query=output_query),
+                       timeout=180, interval=1, what=f"StreamFallingBehind {state} for {output_query}")
+            timeline[f"falling behind {state}"] = time.monotonic()
+        wait_until(lambda: "firing" in alert_states(prom, "StreamStopped", topic=topic), timeout=120, interval=1,
+                   what="StreamStopped firing")
+        timeline["stopped firing"] = time.monotonic()
+        say("restart")
+        wait_until(lambda: not alert_states(prom, "StreamFallingBehind", topic=topic)
+                   and not alert_states(prom, "StreamStopped", topic=topic),
+                   timeout=180, interval=1, what="both alerts to resolve after the restart")
+        timeline["resolved"] = time.monotonic()
+        say("quit")
+        assert driver.wait(timeout=120) == 0, driver_log.read_text()[-3000:]
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=60)
+        stop(producer)
+    t0 = timeline["stop"]
+    print("\nafter the stop: " + ", ".join(f"{k} {v - t0:.0f} s" for k, v in timeline.items() if v >= t0))
+    # `for: 30s` holds: firing no sooner than 30 s after pending.
+    assert timeline["falling behind firing"] - timeline["falling behind pending"] >= 25
+
+
+# --------------------------------------------------------------------------- monitoring off costs nothing
+
+@pytest.mark.integration
+def test_with_monitoring_off_the_producer_opens_no_port_and_imports_no_prometheus_client(cfg, topic):
+    code = textwrap.dedent(f"""
+        import sys
+        from lab_utils import config, producer
+        from lab_utils.clients import prometheus
+        assert not config.load().monitoring
+        producer.produce(count=200, topic={topic!r}, progress=False)
+        print("imported" if "prometheus_client" in sys.modules else "not imported")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "LAB_MONITORING": "false"}, cwd=lab_config.ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["not", "imported"]
