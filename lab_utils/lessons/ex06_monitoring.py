@@ -40,9 +40,9 @@ _ = i18n.catalog(__name__, {
         "fr": "Prometheus a refusé la requête : {error}",
     },
     "empty": {
-        "en": "your query returns nothing at {when}: the counter of rejected rows is lab_stream_rows_rejected_total "
+        "en": "your query returns nothing of the rejected rows at {when}: the counter of rejected rows is lab_stream_rows_rejected_total "
               "(search it in the Prometheus UI, or look at the exporter's /metrics page)",
-        "fr": "votre requête ne renvoie rien à {when} : le compteur des lignes rejetées est "
+        "fr": "votre requête ne renvoie rien des lignes rejetées à {when} : le compteur des lignes rejetées est "
               "lab_stream_rows_rejected_total (cherchez-le dans l'interface de Prometheus, ou sur la page /metrics "
               "de l'exportateur)",
     },
@@ -75,8 +75,8 @@ _ = i18n.catalog(__name__, {
               "seconde, pas par minute, et sur la fenêtre que vous avez écrite",
     },
     "right": {
-        "en": "right: {reasons} reasons, the same values as the truth at {n} instants (now: {top})",
-        "fr": "juste : {reasons} raisons, les mêmes valeurs que la vérité à {n} instants (maintenant : {top})",
+        "en": "right: {reasons} reasons, the same values as the truth at {n} instants (the latest: {top}, ...)",
+        "fr": "juste : {reasons} raisons, les mêmes valeurs que la vérité à {n} instants (au plus récent : {top}…)",
     },
 })
 
@@ -84,7 +84,9 @@ _ = i18n.catalog(__name__, {
 REFERENCE = "sum by (reason) (rate(lab_stream_rows_rejected_total[{window}]))"
 LOOK_BACK_MIN = 30
 INSTANTS = 3
-TOLERANCE = 0.02  # relative; plus 0.01 message/s absolute
+# Both queries are evaluated on the same samples at the same instant: an equivalent expression gives
+# the same number up to rounding (increase()/60 and rate() included).
+TOLERANCE = 1e-3  # relative; plus 1e-6 message/s absolute
 
 
 def monitoring_preflight(cfg: _config.LabConfig | None = None) -> Verdict:
@@ -96,9 +98,10 @@ def monitoring_preflight(cfg: _config.LabConfig | None = None) -> Verdict:
     return Verdict(True, _("ready", jobs=", ".join(jobs)))
 
 
-def _instants(reference: str, cfg: _config.LabConfig) -> list[float]:
+def _instants(reference: str, cfg: _config.LabConfig) -> tuple[list[float], float | None]:
     """Up to INSTANTS Unix times of the last LOOK_BACK_MIN minutes when the reference had rejected rows,
-    spread over that time (the latest first)."""
+    spread over that time (the latest first), and one when it had none (None if there was no such
+    time): a hard-coded answer is then wrong somewhere."""
     import time
 
     end = time.time()
@@ -109,10 +112,11 @@ def _instants(reference: str, cfg: _config.LabConfig) -> list[float]:
         for t, v in series["values"]:
             totals[float(t)] = totals.get(float(t), 0.0) + float(v)
     flowing = sorted((t for t, v in totals.items() if v > 0), reverse=True)
-    if len(flowing) <= INSTANTS:
-        return flowing
-    step = (len(flowing) - 1) / (INSTANTS - 1)
-    return [flowing[round(i * step)] for i in range(INSTANTS)]
+    quiet = max((t for t, v in totals.items() if v == 0), default=None)
+    if len(flowing) > INSTANTS:
+        step = (len(flowing) - 1) / (INSTANTS - 1)
+        flowing = [flowing[round(i * step)] for i in range(INSTANTS)]
+    return flowing, quiet
 
 
 def _when(t: float, cfg: _config.LabConfig) -> str:
@@ -131,18 +135,23 @@ def rejected_per_second(answer, cfg: _config.LabConfig | None = None) -> Verdict
     cfg = cfg or _config.load()
     window = re.search(r"\[\s*(\d+(?:ms|[smhdwy]))\s*\]", answer)
     reference = REFERENCE.format(window=window.group(1) if window else "1m")
-    instants = _instants(reference, cfg)
+    instants, quiet = _instants(reference, cfg)
     if not instants:
         return Verdict(False, _("no_data", minutes=LOOK_BACK_MIN))
     top = ""
-    for t in instants:
+    for t in instants + ([quiet] if quiet is not None else []):
         when = _when(t, cfg)
         try:
             got = prometheus.query(answer, at=t, cfg=cfg)
         except PromQLError as e:
             return Verdict(False, _("refused", error=str(e).split(": ", 1)[-1][:300]))
         want = {s.labels["reason"]: s.value for s in prometheus.query(reference, at=t, cfg=cfg)}
-        if not got:
+        if t == quiet:  # nothing was rejected then: nothing, or zeros, is the truth
+            if any(s.value > 1e-6 for s in got):
+                mine = ", ".join(f"{s.labels.get('reason', '?')} {s.value:.3g}" for s in got if s.value > 1e-6)
+                return Verdict(False, _("values", when=when, diff=f"{mine} vs 0"))
+            continue
+        if not got or ("lab_stream_rows_rejected_total" not in answer and not any("reason" in s.labels for s in got)):
             return Verdict(False, _("empty", when=when))
         extra = sorted({k for s in got for k in s.labels if k != "reason"})
         if extra:
@@ -154,7 +163,7 @@ def rejected_per_second(answer, cfg: _config.LabConfig | None = None) -> Verdict
         if {r for r, v in mine.items() if v > 0} - set(want) or {r for r, v in want.items() if v > 0} - set(mine):
             return Verdict(False, _("reasons", when=when, got=sorted(mine), want=sorted(want)))
         wrong = {r: (mine.get(r, 0.0), v) for r, v in want.items()
-                 if abs(mine.get(r, 0.0) - v) > TOLERANCE * abs(v) + 0.01}
+                 if abs(mine.get(r, 0.0) - v) > TOLERANCE * abs(v) + 1e-6}
         if wrong:
             if not re.search(r"\b(rate|irate|increase)\s*\(", answer) and all(g > w for g, w in wrong.values()):
                 return Verdict(False, _("no_rate", when=when, got=", ".join(f"{g:,.0f}" for g, _w in wrong.values())))
@@ -162,4 +171,5 @@ def rejected_per_second(answer, cfg: _config.LabConfig | None = None) -> Verdict
                                                                         for r, (g, w) in sorted(wrong.items()))))
         if not top:
             top = ", ".join(f"{r} {v:.2f}/s" for r, v in sorted(want.items(), key=lambda kv: -kv[1])[:3])
-    return Verdict(True, _("right", reasons=len(want), n=len(instants), top=top))
+            reasons = sum(v > 0 for v in want.values())
+    return Verdict(True, _("right", reasons=reasons, n=len(instants) + (quiet is not None), top=top))

@@ -9,6 +9,7 @@ streaming driver run as subprocesses with LAB_MONITORING=true, as a student's wo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,13 +17,18 @@ import sys
 import textwrap
 import time
 import urllib.request
+import uuid
+from pathlib import Path
 
 import pytest
 
+from lab_utils import checks
 from lab_utils import config as lab_config
-from lab_utils.clients import prometheus
+from lab_utils.clients import kafka, prometheus, storage
+from lab_utils.lessons import ex06_monitoring
 from lab_utils.services import monitoring
 from tests.helpers import lab, wait_until
+from tests.test_security import is_loopback, listening_sockets
 
 MONITORED = {"LAB_MONITORING": "true"}
 
@@ -79,35 +85,51 @@ def test_prometheus_scrapes_kafka_and_minio_and_serves_its_ui(prom):
 SCANNER_PANELS = {"Bytes in the bucket", "Objects in the bucket"}
 
 
-@pytest.mark.integration
-def test_every_dashboard_query_returns_data_after_a_short_produce_and_stream_run(prom, topic, run_prefix, tmp_path):
+@contextlib.contextmanager
+def monitored_run(prom, topic: str, run_prefix: str, logs: Path, seconds: int = 120):
+    """The pipeline (`stream`) and a producer (`produce`, 100 messages/s, 20 % bad) on `topic`, both with
+    monitoring on, as subprocesses. Yields the producer's process once both queries ran their first
+    batch and Prometheus scrapes the producer; stops both on exit."""
     env = {**MONITORED, "KAFKA_TOPIC": topic}
-    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("stream", "producer")}
-    stream = lab("stream", "--prefix", run_prefix, "--trigger", "1", env=env, stdout=logs["stream"],
+    stream = lab("stream", "--prefix", run_prefix, "--trigger", "1", env=env, stdout=open(logs / "stream.log", "w"),
                  stderr=subprocess.STDOUT)
     producer = None
-    queries = prometheus.dashboard_queries()
-    missing: dict[str, list[str]] = {}
-
-    def scraped(*jobs: str) -> bool:
-        return set(jobs) <= {j for j, h in jobs_up(prom).items() if "up" in h}
-
     prefix = run_prefix.replace("/", "-")
     try:
         # Prometheus finds the driver and its lag exporter through their target files (a Spark
         # session takes a while to start on a busy 2-core machine). A first small batch warms the
         # queries up (the first one compiles everything: up to 2 minutes on a loaded machine) ...
-        wait_until(lambda: scraped("lab-stream", "spark-driver"), timeout=300, interval=1,
+        wait_until(lambda: scraped(prom, "lab-stream", "spark-driver"), timeout=300, interval=1,
                    what="the Spark driver and its lag exporter to be scraped")
         warm_up = lab("produce", "--count", "200", "--topic", topic, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         assert warm_up.wait(timeout=120) == 0
         wait_until(lambda: len(prometheus.query(f'lab_stream_batches_total{{query=~".*-{prefix}"}} > 0', cfg=prom)) == 2,
                    timeout=300, interval=2, what="both queries' first batch")
         # ... then the producer, long enough for every panel to see it.
-        producer = lab("produce", "--duration", "120", "--rate", "100", "--bad-ratio", "0.2", "--seed", "17",
-                       "--topic", topic, env=MONITORED, stdout=logs["producer"], stderr=subprocess.STDOUT)
-        wait_until(lambda: scraped("producer"), timeout=120, interval=1, what="the producer to be scraped")
+        producer = lab("produce", "--duration", str(seconds), "--rate", "100", "--bad-ratio", "0.2", "--seed", "17",
+                       "--topic", topic, env=MONITORED, stdout=open(logs / "producer.log", "w"), stderr=subprocess.STDOUT)
+        wait_until(lambda: scraped(prom, "producer"), timeout=120, interval=1, what="the producer to be scraped")
+        # The producer's and the driver's Python processes listen on loopback only (tests/test_security.py).
+        for name, proc in (("stream", stream), ("producer", producer)):
+            sockets = listening_sockets(proc.pid)
+            assert sockets and all(is_loopback(host) for host, _ in sockets), (name, sockets)
+        yield producer
+    finally:
+        if producer is not None:
+            assert stop(producer) in (0, 130), (logs / "producer.log").read_text()[-2000:]
+        assert stop(stream) == 0, (logs / "stream.log").read_text()[-3000:]
 
+
+def scraped(prom, *jobs: str) -> bool:
+    return set(jobs) <= {j for j, h in jobs_up(prom).items() if "up" in h}
+
+
+@pytest.mark.integration
+def test_every_dashboard_query_returns_data_after_a_short_produce_and_stream_run(prom, topic, run_prefix, tmp_path):
+    queries = prometheus.dashboard_queries()
+    missing: dict[str, list[str]] = {}
+    prefix = run_prefix.replace("/", "-")
+    with monitored_run(prom, topic, run_prefix, tmp_path) as producer:
         def all_answer():
             missing.clear()
             for title, exprs in queries.items():
@@ -121,12 +143,10 @@ def test_every_dashboard_query_returns_data_after_a_short_produce_and_stream_run
         ours = {s.labels.get("query") for s in prometheus.query("query_topic:lab_stream_lag_messages:sum", cfg=prom)
                 if s.labels.get("topic") == topic}
         assert ours == {f"output-{prefix}", f"rejected-{prefix}"}
-        reasons = {s.labels["reason"] for s in prometheus.query("reason:lab_stream_rows_rejected:rate1m > 0", cfg=prom)}
-        assert len(reasons) >= 3, f"bad messages of several kinds were sent: {reasons}"
-    finally:
-        if producer is not None:
-            assert stop(producer) in (0, 130), (tmp_path / "producer.log").read_text()[-2000:]
-        assert stop(stream) == 0, (tmp_path / "stream.log").read_text()[-3000:]
+        # Bad messages of several kinds were sent: the rejected query counts them by reason.
+        wait_until(lambda: len(prometheus.query(f'sum by (reason) (rate(lab_stream_rows_rejected_total{{query="rejected-{prefix}"}}[1m])) > 0',
+                                                cfg=prom)) >= 3,
+                   timeout=180, interval=2, what="rejected rows per second for three reasons or more")
     # The exporters went away with their processes: no target file is left behind.
     assert not list(lab_config.PROMETHEUS_TARGETS.glob("producer.*.json"))
     # MinIO counts the bucket's bytes and objects with its scanner, every few minutes.
@@ -238,3 +258,91 @@ def test_with_monitoring_off_the_producer_opens_no_port_and_imports_no_prometheu
                          env={**os.environ, "LAB_MONITORING": "false"}, cwd=lab_config.ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["not", "imported"]
+
+
+# --------------------------------------------------------------------------- notebook 06's exercise check
+
+@pytest.fixture(scope="module")
+def rejects_flowed(prom, tmp_path_factory):
+    """Yields once Prometheus holds rejected rows per second by reason in the last half hour (what the
+    check compares at); when it holds none (this module run alone), runs the pipeline and a producer
+    with bad messages until it does. Deletes the topic and the folder it used."""
+    reference = ex06_monitoring.REFERENCE.format(window="1m")
+
+    def flowed():
+        frame = prometheus.query_range(reference, minutes=ex06_monitoring.LOOK_BACK_MIN - 2, step_s=15, cfg=prom)
+        return not frame.empty and (frame.sum(axis=1) > 0).sum() >= ex06_monitoring.INSTANTS
+
+    if not flowed():
+        topic, prefix = f"test-{uuid.uuid4().hex[:10]}", f"test-runs/{uuid.uuid4().hex[:10]}"
+        kafka.ensure_topic(prom, topic)
+        try:
+            with monitored_run(prom, topic, prefix, tmp_path_factory.mktemp("rejects"), seconds=90):
+                wait_until(flowed, timeout=240, interval=2, what="rejected rows per second at three instants")
+        finally:
+            kafka.delete_topics(prom, [topic])
+            storage.clear(prom, (prefix,))
+    yield reference
+
+
+@pytest.fixture
+def lang():
+    """Yields a setter for this process's language; puts back the language chosen before."""
+    before = lab_config.use_language(None)
+    yield lab_config.use_language
+    lab_config.use_language(before)
+
+
+RIGHT = ["sum by (reason) (rate(lab_stream_rows_rejected_total[1m]))",
+         "sum by (reason) (rate(lab_stream_rows_rejected_total[2m]))",  # another window, compared over that window
+         "sum by (reason) (increase(lab_stream_rows_rejected_total[1m])) / 60"]
+WRONG = {
+    "no rate(): totals, not per second": ("sum by (reason) (lab_stream_rows_rejected_total)", "rate("),
+    "no sum: one series per query, job and instance": ("rate(lab_stream_rows_rejected_total[1m])", "sum by (reason)"),
+    "sum without by: every reason added up": ("sum(rate(lab_stream_rows_rejected_total[1m]))", "sum by (reason)"),
+    "the wrong metric: rows written": ("sum by (reason) (rate(lab_stream_rows_written_total[1m]))",
+                                       "lab_stream_rows_rejected_total"),
+    "per minute, not per second": ("sum by (reason) (rate(lab_stream_rows_rejected_total[1m])) * 60", "per second"),
+    "by the wrong label": ("sum by (query) (rate(lab_stream_rows_rejected_total[1m]))", "sum by (reason)"),
+    "not PromQL": ("SELECT reason, count(*) FROM rejected GROUP BY reason", "refused"),
+}
+
+
+@pytest.mark.integration
+def test_the_check_says_not_done_to_the_placeholder(prom):
+    assert not checks.rejected_per_second(...)
+    assert not checks.rejected_per_second(42), "a PromQL query is text"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("answer", RIGHT)
+def test_the_check_accepts_right_answers(rejects_flowed, answer):
+    verdict = checks.rejected_per_second(answer)
+    assert verdict, verdict
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", WRONG, ids=list(WRONG))
+def test_the_check_refuses_plausible_wrong_answers_with_a_hint(rejects_flowed, case):
+    answer, hint = WRONG[case]
+    verdict = checks.rejected_per_second(answer)
+    assert not verdict and hint in verdict.message, verdict
+
+
+@pytest.mark.integration
+def test_a_hard_coded_answer_is_refused(rejects_flowed):
+    """The values of now, written as constants, do not match at the other instants."""
+    now = prometheus.query(rejects_flowed)
+    constants = " or ".join(f'label_replace(vector({s.value}), "reason", "{s.labels["reason"]}", "", "")' for s in now)
+    assert not checks.rejected_per_second(constants)
+
+
+@pytest.mark.integration
+def test_the_verdicts_speak_both_languages(rejects_flowed, lang):
+    lang("fr")
+    right, wrong = checks.rejected_per_second(RIGHT[0]), checks.rejected_per_second(WRONG["sum without by: every reason added up"][0])
+    assert right and str(right).startswith("✅ juste") and "instants" in right.message
+    assert not wrong and str(wrong).startswith("❌") and "additionne" in wrong.message
+    lang("en")
+    right, wrong = checks.rejected_per_second(RIGHT[0]), checks.rejected_per_second(WRONG["sum without by: every reason added up"][0])
+    assert str(right).startswith("✅ right") and "adds them all up" in wrong.message
