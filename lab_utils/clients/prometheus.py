@@ -59,6 +59,12 @@ _ = i18n.catalog(__name__, {
               "les règles et les alertes dans l'interface de Prometheus (Alerts), ou attendez encore avec un "
               "timeout_s plus long",
     },
+    "no_port": {
+        "en": "no free port for the {job} metrics from {first} to {last} ({error}): stop the programs holding them "
+              "(`ss -ltnp` shows them), or change that address in .env",
+        "fr": "aucun port libre pour les métriques {job} de {first} à {last} ({error}) : arrêtez les programmes qui "
+              "les occupent (`ss -ltnp` les montre), ou changez cette adresse dans .env",
+    },
     "no_dashboard": {
         "en": "the dashboard {path} is missing: restore it from git",
         "fr": "le tableau de bord {path} est absent : restaurez-le depuis git",
@@ -309,9 +315,8 @@ class Exporter:
                     raise
                 last_error = e
         else:
-            raise ServiceDown(f"no free port for the {job} metrics between {host}:{port} and "
-                              f"{port + PORT_TRIES - 1} ({last_error}): stop the programs holding them, or "
-                              "change the address in .env") from last_error
+            raise ServiceDown(_("no_port", job=job, first=f"{host}:{port}", last=port + PORT_TRIES - 1,
+                                error=last_error)) from last_error
         self.target = register_target(job, host, self.port)
         self.closed = False
         with _EXPORTERS_LOCK:

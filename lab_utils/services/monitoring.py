@@ -39,6 +39,12 @@ _ = i18n.catalog(__name__, {
         "en": "  Prometheus {version} built in {seconds} s -> {binary}",
         "fr": "  Prometheus {version} construit en {seconds} s -> {binary}",
     },
+    "not_built": {
+        "en": "building Prometheus left no up-to-date {binary} and {promtool}: read {log}, then run "
+              "`python -m lab_utils stack up --monitoring` again",
+        "fr": "la construction de Prometheus n'a pas laissé {binary} et {promtool} à jour : lisez {log}, puis "
+              "relancez `python -m lab_utils stack up --monitoring`",
+    },
     "node_why": {
         "en": "once to build Prometheus's web UI (monitoring only)",
         "fr": "une fois, pour construire l'interface web de Prometheus (supervision seulement)",
@@ -121,8 +127,8 @@ def ensure_prometheus(say: Callable[[str], None] = print) -> bool:
     run_build(["bash", str(BUILD_SCRIPT), str(PROMETHEUS_BIN), str(PROMETHEUS_BUILD_DIR)], "building Prometheus",
               _config.LOGS_DIR / "prometheus-build.log")
     if not prometheus_built():
-        raise SetupFailed(f"building Prometheus left no up-to-date {PROMETHEUS_BIN} and {PROMTOOL_BIN}: "
-                          f"see {_config.LOGS_DIR / 'prometheus-build.log'}")
+        raise SetupFailed(_("not_built", binary=PROMETHEUS_BIN, promtool=PROMTOOL_BIN,
+                            log=_config.LOGS_DIR / "prometheus-build.log"))
     # The source copy and the UI's node_modules (about 1 GB) served their purpose; the Go and npm
     # caches keep a rebuild short.
     shutil.rmtree(PROMETHEUS_BUILD_DIR, ignore_errors=True)
