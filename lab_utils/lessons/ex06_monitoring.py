@@ -83,6 +83,7 @@ _ = i18n.catalog(__name__, {
 # The truth: rejected rows per second, by reason, over the window the student chose ([1m] by default).
 REFERENCE = "sum by (reason) (rate(lab_stream_rows_rejected_total[{window}]))"
 LOOK_BACK_MIN = 30
+SETTLED_S = 30
 INSTANTS = 3
 # Both queries are evaluated on the same samples at the same instant: an equivalent expression gives
 # the same number up to rounding (increase()/60 and rate() included).
@@ -104,8 +105,13 @@ def _instants(reference: str, cfg: _config.LabConfig) -> tuple[list[float], floa
     time): a hard-coded answer is then wrong somewhere."""
     import time
 
-    end = time.time()
-    data = prometheus.api("query_range", {"query": reference, "start": f"{end - LOOK_BACK_MIN * 60:.0f}",
+    # Not the last seconds: a scrape's samples carry the time it started and land a moment later, so
+    # two evaluations of an instant that recent could see different data.
+    end = time.time() - SETTLED_S
+    # Only when the exporter was there too: in the minute after it went away a rate still has values,
+    # the counter itself has none.
+    live = f"({reference}) and on () (count(lab_stream_rows_rejected_total) > 0)"
+    data = prometheus.api("query_range", {"query": live, "start": f"{end - LOOK_BACK_MIN * 60:.0f}",
                                           "end": f"{end:.0f}", "step": "15"}, cfg)
     totals: dict[float, float] = {}
     for series in data["result"]:
