@@ -219,8 +219,14 @@ def test_the_alerts_fire_when_the_query_stops_while_producing_and_resolve_when_i
                        f'lab_stream_batches_total{{query=~".*-{run_prefix.replace("/", "-")}"}} >= 2', cfg=prom)) == 2,
                    timeout=480, interval=1, what="both queries to be exported and to run two batches")
         assert "firing" not in alert_states(prom, "StreamStopped", topic=topic)
+        before = alert_states(prom, "StreamFallingBehind", topic=topic, query=output_query)
         say("stop")
-        for state in ("pending", "firing"):  # Prometheus reports pending for `for: 30s` before firing
+        # Pending (the condition holds, not yet for 30 s), then firing. On a machine so loaded that a
+        # running query already fell behind by the alert's measure (batches of 30 s), the alert may be
+        # pending or firing before the stop: then only what is left of that path can be seen.
+        states = ["firing"] if "firing" in before else ["pending", "firing"]
+        print(f"\nStreamFallingBehind before the stop: {sorted(before) or 'inactive'}")
+        for state in states:
             wait_until(lambda: state in alert_states(prom, "StreamFallingBehind", topic=topic, query=output_query),
                        timeout=240, interval=1, what=f"StreamFallingBehind {state} for {output_query}")
             timeline[f"falling behind {state}"] = time.monotonic()
@@ -242,7 +248,7 @@ def test_the_alerts_fire_when_the_query_stops_while_producing_and_resolve_when_i
             stop(producer)
     t0 = timeline["stop"]
     print("\nafter the stop: " + ", ".join(f"{k} {v - t0:.0f} s" for k, v in timeline.items() if v >= t0))
-    assert timeline["falling behind pending"] <= timeline["falling behind firing"] < timeline["resolved"]
+    assert timeline.get("falling behind pending", timeline["stop"]) <= timeline["falling behind firing"] < timeline["resolved"]
 
 
 # --------------------------------------------------------------------------- monitoring off costs nothing
