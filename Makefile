@@ -14,7 +14,7 @@ help:
 	@echo "make lab     start the stack and JupyterLab (first run downloads and builds, see README)"
 	@echo "make test    start the stack and run every test, notebooks included"
 	@echo "make test-unit  the tests that need no service (Kafka and MinIO may be down), in a few minutes"
-	@echo "make down    stop Kafka and MinIO (data is kept in .lab/)"
+	@echo "make down    stop Kafka, MinIO and Prometheus (data is kept in .lab/)"
 	@echo "make status  what runs where"
 
 lab: setup
@@ -22,8 +22,12 @@ lab: setup
 	$(LAB) jupyter
 
 # The suite includes the notebooks, English then French: the same code twice in a row, as a
-# student rerunning a lesson would (pyproject.toml, testpaths). Without Chromium the browser test
-# is skipped (never in CI: .ci/run installs it): tests/chromium.py says so, and how to get it.
+# student rerunning a lesson would (pyproject.toml, testpaths). Monitoring is on for the whole run
+# (issue 17): `stack up` builds and starts Prometheus (its ~15-minute Go build runs beside MinIO's and
+# the Maven fetches), and every test, notebook and subprocess exports its metrics, so CI never skips
+# the monitoring tests and runs everything else with the exporters on. Without Chromium the browser
+# test is skipped (never in CI: .ci/run installs it): tests/chromium.py says so, and how to get it.
+test: export LAB_MONITORING := true
 test: setup
 	@$(PY) tests/chromium.py || true
 	$(LAB) stack up

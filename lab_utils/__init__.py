@@ -18,7 +18,7 @@ pyproject.toml holds the import-linter contract that CI enforces):
     config                           every setting and every path
     errors                           every exception
 
-The names the notebooks use stay importable here: `storage`, `checks`, `stack` are the
+The names the notebooks use stay importable here: `storage`, `checks`, `stack`, `prometheus` are the
 modules below under their older, shorter names; nothing is imported until first used.
 """
 
@@ -31,6 +31,7 @@ _ALIASES = {
     "storage": "lab_utils.clients.storage",
     "checks": "lab_utils.lessons",
     "stack": "lab_utils.services",
+    "prometheus": "lab_utils.clients.prometheus",
 }
 
 
@@ -42,4 +43,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'lab_utils' has no attribute {name!r}")
 
 
-__all__ = ["checks", "config", "errors", "get_spark", "stack", "storage"]
+__all__ = ["checks", "config", "errors", "get_spark", "prometheus", "stack", "storage"]

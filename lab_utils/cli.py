@@ -41,8 +41,8 @@ _ = i18n.catalog(__name__, {
               "vérifiez `python -m lab_utils stack status` et renvoyez-les",
     },
     "streaming": {
-        "en": "streaming {topic} -> {target}/{{output,rejected}}/ ({mode}); Spark UI http://127.0.0.1:4040",
-        "fr": "flux : {topic} -> {target}/{{output,rejected}}/ ({mode}) ; interface de Spark http://127.0.0.1:4040",
+        "en": "streaming {topic} -> {target}/{{output,rejected}}/ ({mode}); Spark UI {ui}",
+        "fr": "flux : {topic} -> {target}/{{output,rejected}}/ ({mode}) ; interface de Spark {ui}",
     },
     "mode_available_now": {"en": "everything Kafka holds, then exit", "fr": "tout ce que contient Kafka, puis arrêt"},
     "mode_trigger": {"en": "a batch every {seconds} s, Ctrl-C stops", "fr": "un lot toutes les {seconds} s, Ctrl-C arrête"},
@@ -56,6 +56,8 @@ _ = i18n.catalog(__name__, {
 
 def _stack(args: argparse.Namespace) -> int:
     stack = services
+    if args.monitoring:  # for this command, whatever LAB_MONITORING says (README, Monitoring)
+        _config.use_monitoring(True)
     if args.action == "up":
         report = stack.up()
         print(stack.format_status(report))
@@ -104,7 +106,8 @@ def _stream(args: argparse.Namespace) -> int:
                          app_name="lab-stream")
     spark = run.spark
     mode = _("mode_available_now") if args.available_now else _("mode_trigger", seconds=f"{args.trigger:g}")
-    print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), mode=mode), flush=True)
+    print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), mode=mode,
+            ui=spark.sparkContext.uiWebUrl), flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
@@ -194,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "status", "reset"])
     p.add_argument("--yes", action="store_true", help="reset: do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="status: print JSON")
+    p.add_argument("--monitoring", action="store_true",
+                   help="up: also build and start Prometheus, with Kafka's and MinIO's metrics (as LAB_MONITORING=true)")
     p.set_defaults(func=_stack)
 
     p = sub.add_parser("produce", help="send transactions to Kafka; prints what was sent")

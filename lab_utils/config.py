@@ -42,6 +42,12 @@ MINIO_DATA = STATE_DIR / "minio" / "data"
 CLASS_ARCHIVE_DIR = STATE_DIR / "cds"        # the Spark driver's class-data-sharing archive
 LOGS_DIR = STATE_DIR / "logs"
 RUN_DIR = STATE_DIR / "run"                  # PID files of the services `stack up` started
+MONITORING_JARS = STATE_DIR / "jars" / "monitoring"   # the JMX exporter agent (stack/monitoring/pom.xml)
+PROMETHEUS_DIR = STATE_DIR / "prometheus"    # its rendered configuration and its data
+# Where the lab's Python processes (producer, Spark driver) tell Prometheus they can be scraped
+# (file-based service discovery: one JSON file per live exporter, see lab_utils.clients.prometheus).
+PROMETHEUS_TARGETS = PROMETHEUS_DIR / "targets"
+MONITORING_DIR = STACK_DIR / "monitoring"    # Prometheus's template, rules, the JMX rules, Grafana
 
 DEFAULTS = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -53,7 +59,16 @@ DEFAULTS = {
     "MINIO_CONSOLE_ADDRESS": "127.0.0.1:9001",
     "JUPYTER_PORT": "8888",
     "LAB_LANG": "en",
+    # Monitoring (issue 17): off by default, so that it costs nothing; the addresses of docs/contract.md.
+    "LAB_MONITORING": "false",
+    "PROMETHEUS_URL": "http://127.0.0.1:9090",
+    "KAFKA_METRICS_ADDRESS": "127.0.0.1:9404",
+    "PRODUCER_METRICS_ADDRESS": "127.0.0.1:9101",
+    "STREAM_METRICS_ADDRESS": "127.0.0.1:9102",
+    "SPARK_UI_PORT": "4040",
 }
+# What LAB_MONITORING accepts, and what each means.
+BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 LANGUAGES = i18n.LANGUAGES
 
 # Secrets have no default: they come from `.env` (generated) or the environment.
@@ -65,6 +80,8 @@ _ = i18n.catalog(__name__, {
     "from_env_file": {"en": "read from {path}, line {line}", "fr": "lu dans {path}, ligne {line}"},
     "from_default": {"en": "the default", "fr": "la valeur par défaut"},
     "from_kernel": {"en": "chosen with `config.use_language()`", "fr": "choisi avec `config.use_language()`"},
+    "from_process": {"en": "chosen in this process with `config.use_monitoring()` or `--monitoring`",
+                     "fr": "choisi dans ce processus avec `config.use_monitoring()` ou `--monitoring`"},
     "from_code": {"en": "given in code", "fr": "donné dans le code"},
     "env_file_line": {
         "en": "{path}:{line}: expected KEY=VALUE, got {text}: fix or delete that line",
@@ -129,6 +146,32 @@ _ = i18n.catalog(__name__, {
         "fr": "{name} ({where}) fait {length} caractères, mais MinIO en exige au moins {minimum} : choisissez une "
               "valeur plus longue (le .env écrit à l'installation contient des valeurs aléatoires de 24 ou plus)",
     },
+    "bad_LAB_MONITORING": {
+        "en": "{setting} ({where}) is neither true nor false: set {example} to turn monitoring on, "
+              "LAB_MONITORING=false to leave it off",
+        "fr": "{setting} ({where}) ne vaut ni true ni false : mettez {example} pour activer la supervision, "
+              "LAB_MONITORING=false pour la laisser éteinte",
+    },
+    "bad_PROMETHEUS_URL": {
+        "en": "{setting} ({where}) is not an http:// or https:// URL with a host: e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une URL http:// ou https:// avec un hôte : par exemple {example}",
+    },
+    "bad_KAFKA_METRICS_ADDRESS": {
+        "en": "{setting} ({where}) is not one HOST:PORT address (port 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une adresse HÔTE:PORT (port de 1 à 65535) : par exemple {example}",
+    },
+    "bad_PRODUCER_METRICS_ADDRESS": {
+        "en": "{setting} ({where}) is not one HOST:PORT address (port 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une adresse HÔTE:PORT (port de 1 à 65535) : par exemple {example}",
+    },
+    "bad_STREAM_METRICS_ADDRESS": {
+        "en": "{setting} ({where}) is not one HOST:PORT address (port 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas une adresse HÔTE:PORT (port de 1 à 65535) : par exemple {example}",
+    },
+    "bad_SPARK_UI_PORT": {
+        "en": "{setting} ({where}) is not a port number (a whole number from 1 to 65535): e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un numéro de port (un entier de 1 à 65535) : par exemple {example}",
+    },
     "bad_JUPYTER_PORT": {
         "en": "{setting} ({where}) is not a port number (a whole number from 1 to 65535): e.g. {example}",
         "fr": "{setting} ({where}) n'est pas un numéro de port (un entier de 1 à 65535) : par exemple {example}",
@@ -146,9 +189,15 @@ EXAMPLES = {
     "MINIO_CONSOLE_ADDRESS": "MINIO_CONSOLE_ADDRESS=127.0.0.1:9001",
     "JUPYTER_PORT": "JUPYTER_PORT=8888",
     "LAB_LANG": "LAB_LANG=fr",
+    "LAB_MONITORING": "LAB_MONITORING=true",
+    "PROMETHEUS_URL": "PROMETHEUS_URL=http://127.0.0.1:9090",
+    "KAFKA_METRICS_ADDRESS": "KAFKA_METRICS_ADDRESS=127.0.0.1:9404",
+    "PRODUCER_METRICS_ADDRESS": "PRODUCER_METRICS_ADDRESS=127.0.0.1:9101",
+    "STREAM_METRICS_ADDRESS": "STREAM_METRICS_ADDRESS=127.0.0.1:9102",
+    "SPARK_UI_PORT": "SPARK_UI_PORT=4040",
 }
 # Where a setting's value came from (LabConfig.source).
-ENVIRONMENT, ENV_FILE_SOURCE, DEFAULT, KERNEL = "environment", ".env", "default", "kernel"
+ENVIRONMENT, ENV_FILE_SOURCE, DEFAULT, KERNEL, PROCESS = "environment", ".env", "default", "kernel", "process"
 
 
 @dataclass(frozen=True)
@@ -172,6 +221,12 @@ class LabConfig:
     JUPYTER_PORT: str
     JUPYTER_TOKEN: str
     LAB_LANG: str
+    LAB_MONITORING: str
+    PROMETHEUS_URL: str
+    KAFKA_METRICS_ADDRESS: str
+    PRODUCER_METRICS_ADDRESS: str
+    STREAM_METRICS_ADDRESS: str
+    SPARK_UI_PORT: str
     # An init-only value, not a setting: `fields(LabConfig)` stays the list of settings.
     sources: InitVar[dict[str, "Source"] | None] = None
 
@@ -191,6 +246,21 @@ class LabConfig:
     @property
     def console_host_port(self) -> tuple[str, int]:
         return host_ports(self.MINIO_CONSOLE_ADDRESS)[0]
+
+    @property
+    def monitoring(self) -> bool:
+        """LAB_MONITORING as a boolean (load() has checked it is one)."""
+        return BOOLEANS[self.LAB_MONITORING.strip().lower()]
+
+    @property
+    def prometheus_host_port(self) -> tuple[str, int]:
+        url = urlparse(self.PROMETHEUS_URL)
+        return url.hostname or "127.0.0.1", url.port or 80
+
+    @staticmethod
+    def host_port(address: str) -> tuple[str, int]:
+        """An address such as KAFKA_METRICS_ADDRESS ("127.0.0.1:9404") as (host, port)."""
+        return host_ports(address)[0]
 
     def s3a_path(self, *parts: str) -> str:
         """`s3a://LAB_BUCKET/<parts>` for Spark."""
@@ -231,7 +301,8 @@ class Source:
     def describe(self, lang: str | None = None) -> str:
         if self.kind == ENV_FILE_SOURCE:
             return _("from_env_file", in_lang=lang, path=self.path, line=self.line)
-        return _({ENVIRONMENT: "from_environment", KERNEL: "from_kernel"}.get(self.kind, "from_default"), in_lang=lang)
+        return _({ENVIRONMENT: "from_environment", KERNEL: "from_kernel", PROCESS: "from_process"}.get(
+            self.kind, "from_default"), in_lang=lang)
 
 
 @dataclass(frozen=True)
@@ -365,6 +436,12 @@ _VALIDATORS = {
     "MINIO_CONSOLE_ADDRESS": _valid_host_ports,
     "JUPYTER_PORT": valid_port,
     "LAB_LANG": lambda value: value in LANGUAGES,
+    "LAB_MONITORING": lambda value: value.strip().lower() in BOOLEANS,
+    "PROMETHEUS_URL": valid_endpoint,
+    "KAFKA_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
+    "PRODUCER_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
+    "STREAM_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
+    "SPARK_UI_PORT": valid_port,
 }
 
 
@@ -472,6 +549,21 @@ def language(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> st
 i18n.set_language_source(language)
 
 
+# Monitoring chosen by a kernel for itself (notebook 06) or by a command line flag
+# (`stack up --monitoring`): it wins over LAB_MONITORING, for this process only.
+_chosen_monitoring: bool | None = None
+
+
+def use_monitoring(on: bool | None) -> bool | None:
+    """Turn monitoring on (or off) in this process, whatever LAB_MONITORING says: its Spark
+    sessions and producers then export their metrics. None goes back to LAB_MONITORING.
+    Returns the choice made before (to put it back)."""
+    global _chosen_monitoring
+    before = _chosen_monitoring
+    _chosen_monitoring = None if on is None else bool(on)
+    return before
+
+
 def settings(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> dict[str, Setting]:
     """Every setting with its value, where it was read and what is wrong with it (None when good).
 
@@ -498,6 +590,8 @@ def settings(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> di
             continue
         if name == "LAB_LANG" and _chosen_language:
             value, source = _chosen_language, Source(KERNEL)
+        if name == "LAB_MONITORING" and _chosen_monitoring is not None:
+            value, source = ("true" if _chosen_monitoring else "false"), Source(PROCESS)
         found[name] = Setting(name, value, source, check_setting(name, value, source, lang))
     return found
 

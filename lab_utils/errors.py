@@ -68,3 +68,7 @@ class QueryFailed(LabError):
 
 class DataLoss(QueryFailed):
     """Kafka no longer holds messages the query had not read yet (topic re-created, retention)."""
+
+
+class PromQLError(LabError):
+    """Prometheus refused a PromQL query (a syntax error, an unknown function or metric type)."""

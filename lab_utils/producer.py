@@ -20,6 +20,11 @@ summary says what got through.
 
 Ids continue after the highest `transaction_id` already in the topic, so running the
 producer twice (or again after a crash) never reuses an id.
+
+With LAB_MONITORING=true, a producer exports what it sends to Prometheus while it runs
+(PRODUCER_METRICS_ADDRESS, prometheus-client): lab_producer_messages_sent_total{topic},
+lab_producer_messages_failed_total{topic} and lab_producer_bad_messages_total{topic,kind}.
+With monitoring off, prometheus-client is not even imported.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from . import config as _config
 from . import i18n
 from .clients import kafka
 from .clients.kafka import end_offsets, topic_size  # noqa: F401 - part of this module's API (notebooks)
+from .clients.prometheus import Exporter
 from .errors import LabError, ServiceDown
 from .generator import TransactionGenerator
 
@@ -143,6 +149,72 @@ class ProduceSummary:
 
     def _repr_html_(self) -> str:  # a tidy block in notebooks
         return "<pre>" + str(self).replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+class ProducerMetrics:
+    """The producers' counters in this process, and their /metrics endpoint while one of them runs.
+
+    The endpoint opens with the first running `produce()` and closes with the last (a notebook's
+    background producer and a foreground one share it). Counters are updated every
+    METRICS_EVERY messages and at the end, not per message: the bulk path sends 200,000 a second."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _registry = None
+    _exporter: Exporter | None = None
+    _counters: dict = {}
+
+    def __init__(self, cfg: _config.LabConfig, topic: str):
+        from prometheus_client import CollectorRegistry
+        from prometheus_client import Counter as MetricCounter
+
+        cls = type(self)
+        with cls._lock:
+            if cls._registry is None:
+                r = cls._registry = CollectorRegistry()
+                cls._counters = {
+                    "sent": MetricCounter("lab_producer_messages_sent", "Messages handed to the Kafka client",
+                                          ["topic"], registry=r),
+                    "failed": MetricCounter("lab_producer_messages_failed", "Messages Kafka did not acknowledge",
+                                            ["topic"], registry=r),
+                    "bad": MetricCounter("lab_producer_bad_messages", "Messages sent bad on purpose, by kind",
+                                         ["topic", "kind"], registry=r),
+                }
+            if cls._users == 0:
+                cls._exporter = Exporter(cls._registry, cfg.PRODUCER_METRICS_ADDRESS, job="producer")
+            cls._users += 1
+        self.topic = topic
+        self._counters["sent"].labels(topic)  # the series exist from the start, so rate() sees the first messages
+        self._counters["failed"].labels(topic)
+        self._synced = {"sent": 0, "failed": 0}
+        self._synced_bad: Counter = Counter()
+
+    @property
+    def exporter(self) -> Exporter | None:
+        return type(self)._exporter
+
+    def sync(self, summary: "ProduceSummary") -> None:
+        """Add to the counters what `summary` counted since the last sync."""
+        for name, value in (("sent", summary.sent), ("failed", summary.failed)):
+            if value > self._synced[name]:
+                self._counters[name].labels(self.topic).inc(value - self._synced[name])
+                self._synced[name] = value
+        for kind, n in summary.bad_by_kind.items():
+            if n > self._synced_bad[kind]:
+                self._counters["bad"].labels(self.topic, kind).inc(n - self._synced_bad[kind])
+                self._synced_bad[kind] = n
+
+    def close(self, summary: "ProduceSummary") -> None:
+        self.sync(summary)
+        cls = type(self)
+        with cls._lock:
+            cls._users -= 1
+            if cls._users == 0 and cls._exporter is not None:
+                cls._exporter.close()
+                cls._exporter = None
+
+
+METRICS_EVERY = 500
 
 
 def make_producer(cfg: _config.LabConfig | None = None, **overrides):
@@ -322,6 +394,7 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     ack = on_ack if record_acks else None
     sender = (_ConfluentSender(cfg, on_error, ack) if engine == "confluent"
               else _KafkaPythonSender(cfg, on_error, producer, ack))
+    metrics = ProducerMetrics(cfg, topic) if cfg.monitoring else None
     bar = _progress_bar(count, duration, progress)
     t0 = time.monotonic()
     deadline = t0 + duration if duration is not None else None
@@ -350,6 +423,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
             if pending_bar >= 2000 and bar is not None:
                 bar.update(pending_bar)
                 pending_bar = 0
+            if metrics is not None and summary.sent % METRICS_EVERY == 0:
+                metrics.sync(summary)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -362,6 +437,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
         except Exception as e:  # noqa: BLE001 - reported, not swallowed
             on_error(e)
         sender.close()
+        if metrics is not None:
+            metrics.close(summary)
         summary.seconds = time.monotonic() - t0
         summary.first_id, summary.last_id = _record_id(first), _record_id(last)
         if bar is not None:

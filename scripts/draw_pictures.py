@@ -1423,7 +1423,7 @@ MONITORING = {
         "title": "Monitoring: Prometheus scrapes Kafka, MinIO, the Spark driver and the producer",
         "desc": "Prometheus (127.0.0.1:9090) pulls the /metrics page of each component: the Kafka broker "
                 "through its JMX exporter (127.0.0.1:9404), MinIO (127.0.0.1:9000), the Spark driver in the "
-                "notebook kernel (127.0.0.1:4040) and the producer while it runs (127.0.0.1:9101). It keeps the "
+                "notebook kernel (127.0.0.1:4040, and the lab's exporter of the query's lag on 127.0.0.1:9102) and the producer while it runs (127.0.0.1:9101). It keeps the "
                 "history, evaluates recording rules and an alert. Grafana (Docker Compose, 127.0.0.1:3000) and "
                 "the notebook read it with PromQL over its HTTP API. The alert goes from inactive to pending "
                 "when the stream falls behind, fires after 30 seconds, and resolves when the stream catches up.",
@@ -1436,7 +1436,7 @@ MONITORING = {
         "minio_what": "bytes and objects in the bucket",
         "spark": "Spark driver (notebook kernel)",
         "spark_how": "while a session runs",
-        "spark_what": "input vs processing rate, batch time",
+        "spark_what": "input vs processing rate, lag, rows by reason",
         "producer": "Producer",
         "producer_how": "while produce runs",
         "producer_what": "messages sent, failures",
@@ -1462,7 +1462,7 @@ MONITORING = {
         "title": "Supervision : Prometheus collecte les métriques de Kafka, MinIO, du driver Spark et du producteur",
         "desc": "Prometheus (127.0.0.1:9090) vient lire la page /metrics de chaque composant : le broker Kafka "
                 "via son exportateur JMX (127.0.0.1:9404), MinIO (127.0.0.1:9000), le driver Spark dans le noyau "
-                "du notebook (127.0.0.1:4040) et le producteur pendant qu’il tourne (127.0.0.1:9101). Il garde "
+                "du notebook (127.0.0.1:4040, et l’exportateur du lab pour le retard de la requête sur 127.0.0.1:9102) et le producteur pendant qu’il tourne (127.0.0.1:9101). Il garde "
                 "l’historique, évalue des règles d’enregistrement et une alerte. Grafana (Docker Compose, "
                 "127.0.0.1:3000) et le notebook l’interrogent en PromQL par son API HTTP. L’alerte passe "
                 "d’inactive à en attente quand le flux prend du retard, se déclenche au bout de 30 secondes, et "
@@ -1476,7 +1476,7 @@ MONITORING = {
         "minio_what": "octets et objets du compartiment",
         "spark": "Driver Spark (noyau du notebook)",
         "spark_how": "tant qu’une session tourne",
-        "spark_what": "débit d’entrée et de traitement, durée des lots",
+        "spark_what": "débits, retard, lignes rejetées par raison",
         "producer": "Producteur",
         "producer_how": "tant que produce tourne",
         "producer_what": "messages envoyés, échecs",
@@ -1510,7 +1510,7 @@ def draw_monitoring(lang: str) -> Canvas:
     # The targets, each with its /metrics address
     targets = [("kafka", t["kafka"], t["kafka_how"], "127.0.0.1:9404/metrics", t["kafka_what"]),
                ("minio", t["minio"], t["minio_how"], "127.0.0.1:9000/minio/v2/metrics/cluster", t["minio_what"]),
-               ("spark", t["spark"], t["spark_how"], "127.0.0.1:4040/metrics/prometheus", t["spark_what"]),
+               ("spark", t["spark"], t["spark_how"], "127.0.0.1:4040/metrics/prometheus, :9102", t["spark_what"]),
                ("producer", t["producer"], t["producer_how"], "127.0.0.1:9101/metrics", t["producer_what"])]
     tx, tw, th = 20, 330, 86
     px, pw, py, ph = 414, 224, 64, 374

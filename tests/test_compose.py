@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_utils import config
+from lab_utils import config, pipeline
 from lab_utils.services import builds, kafka_broker
 from lab_utils.config import ROOT
 
@@ -175,8 +175,7 @@ def test_published_ports_are_the_contract_ports(services):
         return {int(p["published"]) for p in services[name].get("ports", [])}
 
     kafka = config.load(env=FAKE_SECRETS, env_file=Path("/nonexistent"))
-    session_src = (ROOT / "lab_utils" / "pipeline" / "session.py").read_text()
-    spark_ui = int(re.search(r'"spark\.ui\.port": "(\d+)"', session_src).group(1))
+    spark_ui = int(pipeline.spark_conf(kafka, require_connectors=False)["spark.ui.port"])  # SPARK_UI_PORT's default
     assert published("kafka") == {kafka.kafka_host_port[1]}  # the controller (9093) stays inside
     assert published("minio") == {kafka.s3_host_port[1], kafka.console_host_port[1]}
     assert published("jupyter") == {int(kafka.JUPYTER_PORT), spark_ui}

@@ -190,3 +190,37 @@ def test_config_errors_speak_the_labs_language(tmp_path):
     # LAB_LANG=fr in the environment, with the bad value: the line is French too.
     with pytest.raises(ConfigError, match="n'est pas un nom de compartiment"):
         config.load(env={**SECRETS, "LAB_LANG": "fr", "LAB_BUCKET": "B"}, env_file=tmp_path / "missing.env")
+
+
+def test_monitoring_is_off_by_default_and_validated_naming_where_the_value_came_from(tmp_path):
+    missing = tmp_path / "missing.env"
+    assert not config.load(env=SECRETS, env_file=missing).monitoring
+    for value, on in (("true", True), ("TRUE", True), ("1", True), ("yes", True), ("false", False), ("off", False)):
+        assert config.load(env={**SECRETS, "LAB_MONITORING": value}, env_file=missing).monitoring is on
+    env_file = tmp_path / ".env"
+    env_file.write_text("LAB_MONITORING=maybe\n")
+    with pytest.raises(ConfigError, match=rf"LAB_MONITORING='maybe' \(read from {env_file}, line 1\) is neither true nor false"):
+        config.load(env=SECRETS, env_file=env_file)
+    with pytest.raises(ConfigError, match=r"\(set in the environment\)"):
+        config.load(env={**SECRETS, "LAB_MONITORING": "enabled"}, env_file=missing)
+
+
+def test_a_kernel_or_a_flag_turns_monitoring_on_for_its_process_only(tmp_path):
+    missing = tmp_path / "missing.env"
+    before = config.use_monitoring(True)
+    try:
+        cfg = config.load(env=SECRETS, env_file=missing)
+        assert cfg.monitoring and cfg.source("LAB_MONITORING") == config.PROCESS
+        assert "--monitoring" in cfg.where("LAB_MONITORING")
+    finally:
+        config.use_monitoring(before)
+    assert config.load(env=SECRETS, env_file=missing).source("LAB_MONITORING") == config.DEFAULT
+
+
+@pytest.mark.parametrize("name,value", [("KAFKA_METRICS_ADDRESS", "9404"), ("PRODUCER_METRICS_ADDRESS", "127.0.0.1:x"),
+                                        ("STREAM_METRICS_ADDRESS", "127.0.0.1:70000"), ("SPARK_UI_PORT", "40a0"),
+                                        ("PROMETHEUS_URL", "127.0.0.1:9090"),
+                                        ("STREAM_METRICS_ADDRESS", "127.0.0.1:9102,127.0.0.1:9103")])
+def test_a_malformed_monitoring_address_names_the_setting_and_an_example(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=rf"{name}=.*\(set in the environment\).*e\.g\. {name}="):
+        config.load(env={**SECRETS, name: value}, env_file=tmp_path / "missing.env")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lab_utils import config
-from lab_utils.services import processes
+from lab_utils.services import monitoring, processes
 from lab_utils.config import ROOT
 
 
@@ -68,6 +68,9 @@ def test_address_decoding():
 def test_every_service_listens_on_loopback_only(cfg, spark):
     pids = {name: processes.recorded(name).pid for name in ("kafka", "minio")}
     pids["spark driver"] = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    prometheus = processes.recorded("prometheus")  # with monitoring on (issue 17)
+    if prometheus and prometheus.alive:
+        pids["prometheus"] = prometheus.pid
     report = {}
     for name, pid in pids.items():
         sockets = listening_sockets(pid)
@@ -75,8 +78,15 @@ def test_every_service_listens_on_loopback_only(cfg, spark):
         assert sockets, f"{name} (pid {pid}) listens nowhere? {report}"
         exposed = [s for s in sockets if not is_loopback(s[0])]
         assert not exposed, f"{name} (pid {pid}) listens beyond loopback: {exposed}"
+    # This Python process: the driver's metrics exporter when monitoring is on, else nothing.
+    exposed = [s for s in listening_sockets(os.getpid()) if not is_loopback(s[0])]
+    assert not exposed, f"the driver's Python process listens beyond loopback: {exposed}"
     assert (cfg.kafka_host_port[1]) in {p for _, p in report["kafka"]}
     assert cfg.s3_host_port[1] in {p for _, p in report["minio"]}
+    if monitoring.exports_metrics("kafka", cfg):  # the JMX exporter agent, inside the broker's JVM
+        assert cfg.host_port(cfg.KAFKA_METRICS_ADDRESS)[1] in {p for _, p in report["kafka"]}
+    if "prometheus" in pids:
+        assert cfg.prometheus_host_port[1] in {p for _, p in report["prometheus"]}
     print(f"\nlisteners: {report}")
 
 

@@ -4,6 +4,7 @@ the Spark, Hadoop and connector versions agree)."""
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -72,3 +73,27 @@ def test_minio_is_pinned_by_go_mod_and_go_sum():
     version = builds.versions()["minio"]
     assert re.fullmatch(r"v0\.0\.0-\d{14}-[0-9a-f]{12}", version), version
     assert f"github.com/minio/minio {version} h1:" in (builds.MINIO_MOD / "go.sum").read_text()
+
+
+def test_prometheus_is_the_pinned_version_with_its_web_ui_and_promtool_beside_it():
+    """Built by `stack up --monitoring` (stack/prometheus/build.sh) from stack/prometheus/go.mod."""
+    from lab_utils.services import monitoring
+
+    versions = monitoring.versions()
+    assert re.fullmatch(r"v0\.3\d\d\.\d+", versions["prometheus_module"])
+    assert f"github.com/prometheus/prometheus {versions['prometheus_module']} h1:" in (
+        monitoring.PROMETHEUS_MOD / "go.sum").read_text()
+    assert monitoring.prometheus_built(), "run `python -m lab_utils stack up --monitoring` (it builds them once)"
+    for binary, name in ((monitoring.PROMETHEUS_BIN, "prometheus"), (monitoring.PROMTOOL_BIN, "promtool")):
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and f"{name}, version {versions['prometheus']} " in out.stdout + out.stderr, out
+    server = subprocess.run([str(monitoring.PROMETHEUS_BIN), "--version"], capture_output=True, text=True, timeout=60)
+    assert "builtinassets" in server.stdout + server.stderr, "the web UI is embedded"
+
+
+def test_the_jmx_exporter_agent_is_the_pinned_version():
+    from lab_utils.services import monitoring
+
+    version = monitoring.versions()["jmx_exporter"]
+    assert _jar_version(config.MONITORING_JARS, "jmx_prometheus_javaagent") == version
+    assert monitoring.jmx_agent_jar().exists()

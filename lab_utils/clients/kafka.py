@@ -105,7 +105,7 @@ def reader(cfg: _config.LabConfig, client_id: str, **settings):
 
     try:
         return KafkaConsumer(bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False,
-                             client_id=client_id, request_timeout_ms=15_000, **settings)
+                             client_id=client_id, **{"request_timeout_ms": 15_000, **settings})
     except (KafkaError, OSError) as e:
         raise ServiceDown(kafka_down_message(cfg)) from e
 

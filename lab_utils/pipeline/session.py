@@ -19,6 +19,7 @@ from .. import config as _config
 from .. import i18n
 from ..clients import health
 from ..errors import SetupFailed
+from . import metrics
 
 # Our own checkpoint manager (stack/spark/src/...): on S3A it writes each checkpoint file
 # straight to its final name, which S3 makes visible atomically on close, instead of
@@ -99,7 +100,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         # docs/contract.md: every port on 127.0.0.1; the UI on 4040.
         "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",
         "spark.driver.bindAddress": "0.0.0.0" if remote else "127.0.0.1",
-        "spark.ui.port": "4040",
+        "spark.ui.port": cfg.SPARK_UI_PORT,
         "spark.ui.showConsoleProgress": "false",
         # Results must not depend on the machine's time zone; local times are computed
         # explicitly with LAB_TIMEZONE by the pipeline.
@@ -123,6 +124,8 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         "spark.hadoop.fs.s3a.connection.establish.timeout": "15s",  # S3A raises anything lower to 15 s, with a warning
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
+        # LAB_MONITORING=true: Spark's own metrics for Prometheus (none when it is off).
+        **metrics.driver_conf(cfg),
     }
 
 
@@ -157,4 +160,6 @@ def get_spark(app_name: str | None = None, cfg: _config.LabConfig | None = None,
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if cfg.monitoring:
+        metrics.watch(spark, cfg)
     return spark

@@ -13,6 +13,7 @@ from .. import config as _config
 from .. import i18n
 from ..clients.kafka import TOPIC_PARTITIONS
 from .builds import require_java, run_build
+from .monitoring import kafka_agent_option
 from .processes import Proc, check_port_free, recorded, spawn
 
 # A broker for one student: capped heap, so Kafka + MinIO + the Spark driver fit in a laptop.
@@ -81,4 +82,9 @@ def start_kafka(cfg: _config.LabConfig) -> Proc:
     KAFKA_PROPS.parent.mkdir(parents=True, exist_ok=True)
     KAFKA_PROPS.write_text(kafka_properties(cfg))
     _format_kafka_storage(cfg)
-    return spawn("kafka", _kafka_java_cmd(cfg, ["kafka.Kafka", str(KAFKA_PROPS)]), port, _config.LOGS_DIR / "kafka.log")
+    cmd = _kafka_java_cmd(cfg, ["kafka.Kafka", str(KAFKA_PROPS)])
+    if cfg.monitoring:  # the JMX exporter as a Java agent, before the main class (issue 17)
+        mhost, mport = cfg.host_port(cfg.KAFKA_METRICS_ADDRESS)
+        check_port_free(mhost, mport, "Kafka's metrics (JMX exporter)", "KAFKA_METRICS_ADDRESS")
+        cmd.insert(cmd.index("-cp"), kafka_agent_option(cfg))
+    return spawn("kafka", cmd, port, _config.LOGS_DIR / "kafka.log")

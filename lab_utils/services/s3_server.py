@@ -12,6 +12,7 @@ from .. import config as _config
 from .. import i18n
 from ..errors import SetupFailed
 from .builds import MINIO_BIN
+from .monitoring import minio_environment
 from .processes import Proc, check_port_free, recorded, spawn
 
 POLICY_NAME = "lab-bucket-readwrite"
@@ -46,6 +47,7 @@ def start_minio(cfg: _config.LabConfig) -> Proc:
         "MINIO_ROOT_USER": cfg.MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": cfg.MINIO_ROOT_PASSWORD,
         # A teaching lab phones nobody: no update checks, no call-home.
         "MINIO_UPDATE": "off", "MINIO_CALLHOME_ENABLE": "off",
+        **minio_environment(cfg),
     }
     cmd = [str(MINIO_BIN), "server", str(_config.MINIO_DATA), "--address", f"{host}:{port}",
            "--console-address", f"{chost}:{cport}", "--quiet"]

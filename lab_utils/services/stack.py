@@ -10,6 +10,12 @@ folder `.lab/` (paths in lab_utils.config):
     .lab/jars/spark/   Spark's extra jars   .lab/minio/data/   MinIO's objects
     .lab/bin/minio     the MinIO server     .lab/logs/         one log per service
     .lab/run/          PID files            .lab/cds/          the driver's class archive
+
+With LAB_MONITORING=true (or `stack up --monitoring`) it also builds and starts Prometheus, and
+starts Kafka and MinIO with their metrics on (lab_utils.services.monitoring):
+
+    .lab/bin/prometheus, promtool      .lab/jars/monitoring/   the JMX exporter agent
+    .lab/prometheus/data/              .lab/prometheus/targets/   the live Python exporters
 """
 
 from __future__ import annotations
@@ -18,8 +24,14 @@ import time
 from typing import Callable
 
 from .. import config as _config
+from .. import i18n
+from ..clients import storage
 from ..clients.kafka import ensure_topic, kafka_ready
+from ..clients.prometheus import clean_targets, prometheus_ready
 from ..clients.storage import minio_ready
+from ..errors import CheckpointInUse
+from ..pipeline.checkpoint import CheckpointLock
+from . import monitoring
 from .builds import (ensure_kafka_jars, ensure_minio_binary, ensure_spark_jars, fetch_and_build, require_java,
                      versions)
 from .class_archive import ensure_class_archive
@@ -27,7 +39,24 @@ from .kafka_broker import start_kafka
 from .processes import recorded, stop_process, wait_ready
 from .s3_server import setup_minio, start_minio
 
-START_TIMEOUT_S = {"kafka": 120.0, "minio": 60.0}
+START_TIMEOUT_S = {"kafka": 120.0, "minio": 60.0, "prometheus": monitoring.START_TIMEOUT_S}
+SERVICES = ("prometheus", "kafka", "minio")  # in the order `down` stops them
+
+_ = i18n.catalog(__name__, {
+    "restart": {
+        "en": "restarting {service} with its metrics on (it was started with monitoring off; its data is kept)",
+        "fr": "redémarrage de {service} avec ses métriques (il avait été démarré sans supervision ; ses données "
+              "sont conservées)",
+    },
+    "busy": {
+        "en": "monitoring needs Kafka and MinIO restarted with their metrics on, and the pipeline is running "
+              "({who}, query {query}): stop it first (Ctrl-C, or `pipeline.stop()` in its notebook), then run "
+              "`python -m lab_utils stack up --monitoring` again",
+        "fr": "la supervision demande de redémarrer Kafka et MinIO avec leurs métriques, et le pipeline tourne "
+              "({who}, requête {query}) : arrêtez-le d'abord (Ctrl-C, ou `pipeline.stop()` dans son notebook), "
+              "puis relancez `python -m lab_utils stack up --monitoring`",
+    },
+})
 
 
 def up(say: Callable[[str], None] = print) -> dict:
@@ -37,25 +66,50 @@ def up(say: Callable[[str], None] = print) -> dict:
         say(f"wrote {_config.ENV_FILE} with fresh secrets")
     cfg = _config.load()
     require_java()
-    fetch_and_build([ensure_kafka_jars, ensure_spark_jars, ensure_minio_binary], say)
+    # Monitoring's Maven fetch and its long Go + npm build run side by side with the others.
+    fetch_and_build([ensure_kafka_jars, ensure_spark_jars, ensure_minio_binary, *monitoring.build_steps(cfg)], say)
+    if cfg.monitoring:
+        restart_without_metrics(cfg, say)
     procs = {"kafka": start_kafka(cfg), "minio": start_minio(cfg)}
+    if cfg.monitoring:
+        procs["prometheus"] = monitoring.start_prometheus(cfg)
     wait_ready("MinIO", procs["minio"], lambda: minio_ready(cfg), START_TIMEOUT_S["minio"])
     setup_minio(cfg)
     wait_ready("Kafka", procs["kafka"], lambda: kafka_ready(cfg), START_TIMEOUT_S["kafka"])
     ensure_topic(cfg)
+    if cfg.monitoring:
+        wait_ready("Prometheus", procs["prometheus"], lambda: prometheus_ready(cfg), START_TIMEOUT_S["prometheus"])
     ensure_class_archive(say)
     report = status(cfg)
     report["up_seconds"] = round(time.monotonic() - t0, 2)
     return report
 
 
+def restart_without_metrics(cfg: _config.LabConfig, say: Callable[[str], None]) -> list[str]:
+    """Monitoring turned on while Kafka or MinIO run without their metrics: stop them, so that `up`
+    starts them again with their metrics (their data is kept). Refused while the pipeline runs."""
+    stale = [name for name in ("kafka", "minio")
+             if (proc := recorded(name)) and proc.alive and not monitoring.exports_metrics(name, cfg)]
+    if stale and minio_ready(cfg):
+        for sink in storage.SINKS:
+            held = CheckpointLock(cfg.s3a_path("checkpoint", sink), sink, cfg).running_holder()
+            if held:
+                who, info = held
+                raise CheckpointInUse(_("busy", who=who, query=info.get("query")))
+    for name in stale:
+        say(_("restart", service=name))
+        stop_process(recorded(name))
+    return stale
+
+
 def ensure_up(say: Callable[[str], None] = print) -> dict:
-    """Start the native stack unless Kafka and MinIO already answer (natively or from Docker Compose).
+    """Start the native stack unless Kafka and MinIO (and Prometheus, with monitoring on) already
+    answer, natively or from Docker Compose.
 
     What a notebook calls: it never fights a compose stack for its ports.
     """
     cfg = _config.load()
-    if kafka_ready(cfg) and minio_ready(cfg):
+    if kafka_ready(cfg) and minio_ready(cfg) and (not cfg.monitoring or prometheus_ready(cfg)):
         ensure_topic(cfg)
         return status(cfg)
     return up(say)
@@ -64,11 +118,12 @@ def ensure_up(say: Callable[[str], None] = print) -> dict:
 def down(say: Callable[[str], None] = print) -> list[str]:
     """Stop the processes `up` started (by their recorded PIDs), and nothing else."""
     stopped = []
-    for name in ("kafka", "minio"):
+    for name in SERVICES:
         proc = recorded(name)
         if proc and stop_process(proc):
             stopped.append(name)
             say(f"stopped {name} (pid {proc.pid})")
+    clean_targets()
     return stopped
 
 
@@ -80,6 +135,10 @@ def status(cfg: _config.LabConfig | None = None) -> dict:
         "kafka": (cfg.KAFKA_BOOTSTRAP_SERVERS, lambda: kafka_ready(cfg), f"Apache Kafka {vers['kafka']} (KRaft)"),
         "minio": (cfg.AWS_ENDPOINT_URL, lambda: minio_ready(cfg), f"MinIO {vers['minio']}"),
     }
+    prometheus = recorded("prometheus")
+    if cfg.monitoring or (prometheus and prometheus.alive):
+        checks["prometheus"] = (cfg.PROMETHEUS_URL, lambda: prometheus_ready(cfg),
+                                f"Prometheus {monitoring.versions()['prometheus']}")
     services = {}
     for name, (address, ready, version) in checks.items():
         proc = recorded(name)
@@ -96,7 +155,13 @@ def status(cfg: _config.LabConfig | None = None) -> dict:
             "log": str(proc.log) if proc else None,
         }
     services["minio"]["console"] = f"http://{cfg.MINIO_CONSOLE_ADDRESS}"
-    return {"services": services, "versions": vers}
+    report = {"services": services, "versions": vers,
+              "monitoring": {"on": cfg.monitoring, "source": cfg.where("LAB_MONITORING")}}
+    if "prometheus" in services:
+        services["kafka"]["metrics"] = (f"http://{cfg.KAFKA_METRICS_ADDRESS}/metrics"
+                                        if monitoring.exports_metrics("kafka", cfg) else None)
+        report["versions"] = {**vers, **monitoring.versions()}
+    return report
 
 
 def format_status(report: dict) -> str:
@@ -105,11 +170,16 @@ def format_status(report: dict) -> str:
         state = "up" if s["healthy"] else "DOWN"
         who = f"pid {s['pid']}" if s["pid"] else (s["managed_by"] or "not running")
         mem = f", {s['rss_mib']:.0f} MiB" if s.get("rss_mib") else ""
-        lines.append(f"{name:6} {state:5} {s['address']:24} {who}{mem}  {s['version']}")
+        lines.append(f"{name:10} {state:5} {s['address']:24} {who}{mem}  {s['version']}")
         if name == "minio" and s["healthy"]:
-            lines.append(f"{'':12} console {s['console']}")
+            lines.append(f"{'':16} console {s['console']}")
+        if s.get("metrics"):
+            lines.append(f"{'':16} metrics {s['metrics']}")
         if s["log"]:
-            lines.append(f"{'':12} log {s['log']}")
+            lines.append(f"{'':16} log {s['log']}")
+    if "monitoring" in report:
+        lines.append(f"monitoring {'on' if report['monitoring']['on'] else 'off'} "
+                     f"(LAB_MONITORING from {report['monitoring']['source']})")
     if "up_seconds" in report:
         lines.append(f"ready in {report['up_seconds']:.1f} s")
     return "\n".join(lines)
