@@ -16,6 +16,7 @@ from . import config as _config
 from . import bench, demo, pipeline, services
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
+from .pipeline.lake import MIN_RETAIN_HOURS
 from .producer import produce
 
 
@@ -33,10 +34,10 @@ def _stack(args: argparse.Namespace) -> int:
     elif args.action == "reset":
         if not args.yes:
             if not sys.stdin.isatty():
-                raise LabError("`stack reset` deletes the topic's messages and the bucket's output, rejected "
-                               "and checkpoint folders: add --yes to confirm")
+                raise LabError("`stack reset` deletes the topic's messages and the bucket's output, rejected, "
+                               "lake and checkpoint folders: add --yes to confirm")
             cfg = _config.load()
-            answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/? "
+            answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,lake,checkpoint}}/? "
                            "[y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing changed")
@@ -64,10 +65,13 @@ def _stream(args: argparse.Namespace) -> int:
 
     cfg = services.require_services()
     spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
-    run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
-                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
+    lake = args.sink == "delta"
+    start = pipeline.start_lake if lake else pipeline.start
+    run = start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
+                root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
     mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
-    print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
+    where = "lake/{bronze,silver,gold}/ (Delta, one pass)" if lake else "{output,rejected}/"
+    print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{where} ({mode}); "
           f"Spark UI http://127.0.0.1:4040", flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
@@ -85,9 +89,38 @@ def _stream(args: argparse.Namespace) -> int:
     finally:
         run.stop()
         totals = run.progress.totals
-        print(f"written {totals.written:,} rows to output/, rejected {sum(totals.rejected.values()):,}"
+        print(f"written {totals.written:,} rows to {'silver/transactions' if lake else 'output/'}, "
+              f"rejected {sum(totals.rejected.values()):,}"
               + (f" ({', '.join(f'{k} {v:,}' for k, v in totals.rejected.most_common())})" if totals.rejected else ""),
               flush=True)
+        spark.stop()
+    return 0
+
+
+def _lake(args: argparse.Namespace) -> int:
+    """`lake status | optimize | vacuum`: the lake's tables, and their maintenance (lab_utils.pipeline.lake)."""
+    cfg = services.require_services()
+    before = pipeline.lake.files_report(args.prefix, cfg)
+    if args.action == "status":
+        if not before:
+            raise LabError(f"the lake {cfg.s3_path(args.prefix, 'lake')}/ holds no table yet: run "
+                           "`python -m lab_utils stream --sink delta --available-now`")
+        print(pipeline.lake.format_files(before))
+        return 0
+    spark = pipeline.get_spark(app_name="lab-lake", cfg=cfg)
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        if args.action == "optimize":
+            pipeline.lake.optimize(spark, root=args.prefix, cfg=cfg, say=say)
+        else:
+            deleted = pipeline.lake.vacuum(spark, retain_hours=args.retain_hours, dry_run=args.dry_run,
+                                           root=args.prefix, cfg=cfg, say=say)
+            verb = "would delete" if args.dry_run else "deleted"
+            print(f"VACUUM RETAIN {args.retain_hours:g} HOURS {verb}: "
+                  + ", ".join(f"{name} {n} files" for name, n in deleted.items()))
+        after = pipeline.lake.files_report(args.prefix, cfg)
+        print(pipeline.lake.format_files(after, before=before))
+    finally:
         spark.stop()
     return 0
 
@@ -159,7 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
     p.add_argument("--max-offsets-per-trigger", type=int, default=MAX_OFFSETS_PER_TRIGGER, metavar="N",
                    help="at most N Kafka messages per micro-batch (default %(default)s)")
+    p.add_argument("--sink", choices=["parquet", "delta"], default="parquet",
+                   help="parquet: output/ and rejected/ (two queries, the default); delta: the lake's Delta tables "
+                        "lake/{bronze,silver,gold} in one pass")
     p.set_defaults(func=_stream)
+
+    p = sub.add_parser("lake", help="the lake's Delta tables: status, OPTIMIZE (compaction), VACUUM")
+    p.add_argument("action", choices=["status", "optimize", "vacuum"])
+    p.add_argument("--retain-hours", type=float, default=MIN_RETAIN_HOURS, metavar="HOURS",
+                   help="vacuum: keep the files that versions younger than this read (default %(default)s, "
+                        "Delta's 7 days; shorter is refused)")
+    p.add_argument("--dry-run", action="store_true", help="vacuum: only count the files it would delete")
+    p.add_argument("--prefix", default="", metavar="FOLDER", help="the folder in the bucket that holds lake/")
+    p.set_defaults(func=_lake)
 
     p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")

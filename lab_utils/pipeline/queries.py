@@ -157,6 +157,12 @@ class Pipeline:
 _RUNNING: list[Pipeline] = []
 
 
+def track(run: Pipeline) -> Pipeline:
+    """Remember a started pipeline so that `stop()` finds it (the lake's pipeline registers here too)."""
+    _RUNNING.append(run)
+    return run
+
+
 def stop() -> int:
     """Stop every pipeline this session started (when the cell's `run` variable is lost). Returns how many."""
     running = list(_RUNNING)

@@ -33,6 +33,14 @@ CLASS_ARCHIVE_DIR = _config.CLASS_ARCHIVE_DIR
 # Unreadable or stale archives are ignored by the JVM (-Xshare:auto, its default); these keep
 # its warnings about that, and about classes it cannot archive, out of the notebook's cells.
 _QUIET_CDS = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+# Delta Lake (the lake's tables, lab_utils.pipeline.lake): its SQL (OPTIMIZE, VACUUM, DESCRIBE
+# HISTORY, `delta.`path`` tables) and its catalog. Set only when `stack up` fetched its jar: a
+# catalog class that is not on the classpath would break every table operation of the session.
+DELTA_JAR = "delta-spark_"
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
 
 
 def spark_jars(required: bool = True) -> list[Path]:
@@ -83,6 +91,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
     local DataFrames only (the unit tests); with them, the same session as everyone's.
     """
     cfg = cfg or _config.load()
+    jars = spark_jars(required=require_connectors)
     secure = cfg.AWS_ENDPOINT_URL.startswith("https")
     # With a standalone cluster elsewhere (compose profile spark-cluster), executors must reach
     # the driver, so it listens on its host name; on one machine everything stays on 127.0.0.1.
@@ -90,7 +99,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
     return {
         "spark.master": cfg.SPARK_MASTER,
         "spark.app.name": "streaming-lab",
-        "spark.jars": ",".join(str(j) for j in spark_jars(required=require_connectors)),
+        "spark.jars": ",".join(str(j) for j in jars),
         # A laptop: a 1 GiB driver, few shuffle partitions (2 cores; the default 200 makes
         # 200 tiny tasks and 200 small files per micro-batch).
         "spark.driver.memory": "1g",
@@ -122,7 +131,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         "spark.hadoop.fs.s3a.connection.establish.timeout": "15s",  # S3A raises anything lower to 15 s, with a warning
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
-    }
+    } | (DELTA_CONF if any(j.name.startswith(DELTA_JAR) for j in jars) else {})
 
 
 def _remote_master(master: str) -> bool:
