@@ -118,13 +118,34 @@ class BatchWriter:
         # Kept in memory: the four writes read the batch once from Kafka and parse it once.
         batch = checked.select(*_KEPT).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            self._write(to_bronze(batch), lake.BRONZE, batch_id)
+            batch.count()  # reads and classifies the batch, here, once
             silver = to_output(batch, self.timezone)
-            self._write(silver, lake.SILVER, batch_id, partition_by="event_date")
-            self._write(to_rejected(batch), lake.REJECTED, batch_id)
-            self._write_gold(to_gold(silver), batch_id)
+            writes = [lambda: self._write(to_bronze(batch), lake.BRONZE, batch_id),
+                      lambda: self._write(silver, lake.SILVER, batch_id, partition_by="event_date"),
+                      lambda: self._write(to_rejected(batch), lake.REJECTED, batch_id),
+                      lambda: self._write_gold(to_gold(silver), batch_id)]
+            self._run(writes)
         finally:
             batch.unpersist()
+
+    # The four writes run side by side: each is a small Spark job followed by a Delta commit (a few
+    # round trips to MinIO), so one's commit overlaps another's job. False: one after the other.
+    parallel = True
+
+    def _run(self, writes: list[Callable[[], None]]) -> None:
+        if not self.parallel:
+            for write in writes:
+                write()
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pyspark import inheritable_thread_target
+
+        # inheritable_thread_target: the writes' jobs belong to the query (its job group, which stop() cancels).
+        with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="lab-lake-write") as pool:
+            futures = [pool.submit(inheritable_thread_target(self.spark)(write)) for write in writes]
+        for future in futures:
+            future.result()  # the first failure fails the batch; a restart replays it, the done tables skip it
 
     def _write_gold(self, batch_gold, batch_id: int) -> None:
         from pyspark.errors import AnalysisException
@@ -136,7 +157,8 @@ class BatchWriter:
             if e.getCondition() not in ("PATH_NOT_FOUND", "DELTA_MISSING_DELTA_TABLE"):
                 raise
             previous = batch_gold.limit(0)
-        self._write(add_to_gold(previous, batch_gold), lake.GOLD, batch_id, mode="overwrite")
+        # A few hundred rows: one file per version, not one per shuffle partition.
+        self._write(add_to_gold(previous, batch_gold).coalesce(1), lake.GOLD, batch_id, mode="overwrite")
 
 
 @dataclass

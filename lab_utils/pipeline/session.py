@@ -40,6 +40,10 @@ DELTA_JAR = "delta-spark_"
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Rebuilding a table's state from its log (which files, which txn versions: every idempotent write
+    # asks) is a Spark job with 50 tasks by default, sized for big tables; the lab's tables hold a few
+    # thousand log entries, and 50 tasks on 2 cores made each micro-batch minutes long under load.
+    "spark.databricks.delta.snapshotPartitions": "1",
 }
 
 

@@ -62,6 +62,24 @@ def test_gold_adds_each_batch_to_the_totals_by_local_hour_and_currency(spark):
                    ("2026-11-27", 23, "EUR"): (1, 5.0)}
 
 
+def test_delta_runs_on_the_two_fetched_jars_and_deltalake_reads_what_spark_wrote(spark, tmp_path):
+    """Delta's jars (delta-spark, delta-storage, nothing they pull in) with this pyspark: write, history,
+    OPTIMIZE, time travel and VACUUM in Spark; then the same table read by delta-rs."""
+    from deltalake import DeltaTable
+
+    path = str(tmp_path / "table")
+    for i in range(3):
+        spark.range(i * 10, i * 10 + 10).write.format("delta").mode("append").save(path)
+    spark.sql(f"OPTIMIZE delta.`{path}`").collect()
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version").collect()
+    assert [h.operation for h in history] == ["WRITE", "WRITE", "WRITE", "OPTIMIZE"]
+    assert spark.read.format("delta").option("versionAsOf", 1).load(path).count() == 20
+    assert spark.sql(f"VACUUM delta.`{path}` RETAIN 168 HOURS DRY RUN").count() == 0
+    table = DeltaTable(path)
+    assert table.version() == 3 and len(table.to_pandas()) == 30
+    assert len(DeltaTable(path, version=0).to_pandas()) == 10
+
+
 # --------------------------------------------------------------------------- one pass, exactly once
 
 def _produce(topic: str, seed: int, n: int, bad_ratio: float = 0.1, start_id: int = 1):
