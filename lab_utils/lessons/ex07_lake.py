@@ -46,15 +46,15 @@ _ = i18n.catalog(__name__, {
 })
 
 
-def _rows(name: str, version: int, cfg) -> int | None:
+def _rows(name: str, version: int, cfg, root: str = "") -> int | None:
     """Rows of a table at a version, read through its log (None when it has no such version)."""
     try:
-        return len(lake.read(name, version=version, columns=["kafka_offset"], cfg=cfg))
+        return len(lake.read(name, version=version, columns=["kafka_offset"], root=root, cfg=cfg))
     except Exception:  # noqa: BLE001 - no such version (or table): not a count the student could have made
         return None
 
 
-def silver_at_version(answer, version: int, cfg: _config.LabConfig | None = None) -> Verdict:
+def silver_at_version(answer, version: int, cfg: _config.LabConfig | None = None, root: str = "") -> Verdict:
     """Notebook 07: how many transactions silver/transactions held at `version` (time travel).
 
     The truth comes from the table's log at that version, read without Spark (deltalake). The
@@ -66,18 +66,18 @@ def silver_at_version(answer, version: int, cfg: _config.LabConfig | None = None
         return Verdict(False, _("not_a_number", answer=repr(answer)[:80], kind=type(answer).__name__))
     cfg = cfg or _config.load()
     answer = int(answer)
-    silver = lake.table(lake.SILVER, cfg=cfg)
+    silver = lake.table(lake.SILVER, root=root, cfg=cfg)
     newest = silver.version()
-    want = _rows(lake.SILVER, version, cfg)
+    want = _rows(lake.SILVER, version, cfg, root)
     now = len(silver.to_pyarrow_table(columns=["kafka_offset"]))
     if answer == want:
         return verdict(True, _("right", version=version, want=want, now=now), "")
     if answer == now:
         return Verdict(False, _("newest", answer=answer, newest=newest, version=version))
     for other in (version - 1, version + 1, version - 2, version + 2):
-        if 0 <= other <= newest and _rows(lake.SILVER, other, cfg) == answer:
+        if 0 <= other <= newest and _rows(lake.SILVER, other, cfg, root) == answer:
             return Verdict(False, _("other_version", answer=answer, other=other, version=version))
     for name in (lake.BRONZE, lake.REJECTED):
-        if _rows(name, version, cfg) == answer:
+        if _rows(name, version, cfg, root) == answer:
             return Verdict(False, _("other_table", answer=answer, table=name, version=version))
     return Verdict(False, _("wrong", answer=answer, version=version))

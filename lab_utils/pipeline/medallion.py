@@ -49,8 +49,8 @@ def to_gold(silver):
 def add_to_gold(previous, batch):
     """The gold table after a batch: its previous rows plus the batch's totals, key by key.
 
-    Amounts are rounded to cents after each addition, so the totals do not drift with the
-    order of the batches (sums of doubles would).
+    Amounts are rounded to cents after each addition: a total stays a number of cents however many
+    batches added to it (a running sum of doubles would gather rounding errors).
     """
     from pyspark.sql import functions as F
 
