@@ -41,7 +41,8 @@ MAX_OFFSETS_PER_TRIGGER = 250_000
 
 
 def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None = None,
-                 starting_offsets: str = "earliest", max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER):
+                 starting_offsets: str = "earliest", max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER,
+                 min_partitions: int | None = None):
     """The topic as a streaming DataFrame (Kafka's columns: key, value, topic, partition, offset, timestamp).
 
     `failOnDataLoss` stays on: if messages vanish from Kafka before the query read them
@@ -55,6 +56,8 @@ def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None 
               .option("failOnDataLoss", "true"))
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    if min_partitions:  # split each Kafka partition's range into several tasks (the lake's backlog)
+        reader = reader.option("minPartitions", str(min_partitions))
     return reader.load()
 
 
