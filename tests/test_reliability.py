@@ -112,7 +112,7 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
                          stderr=subprocess.STDOUT)
             try:
                 wait_until(lambda: (checkpoint.progress(*queries[0], cfg).committed or -1) > (before or -1),
-                           timeout=180, what=f"driver life {life} to commit a batch")
+                           timeout=600, what=f"driver life {life} to commit a batch")
                 # Then catch it mid-batch: offsets/N written, commits/N not yet.
                 try:
                     wait_until(in_flight, timeout=20, interval=0.05, what="a batch in flight")

@@ -44,6 +44,9 @@ DELTA_CONF = {
     # asks) is a Spark job with 50 tasks by default, sized for big tables; the lab's tables hold a few
     # thousand log entries, and 50 tasks on 2 cores made each micro-batch minutes long under load.
     "spark.databricks.delta.snapshotPartitions": "1",
+    # VACUUM lists a table's folder with this many tasks (Spark's default, 10,000, is sized for cloud
+    # folders of millions of files): 10,000 tasks on 2 cores kept one VACUUM busy for many minutes.
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "4",
 }
 
 
