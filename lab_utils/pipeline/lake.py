@@ -113,6 +113,16 @@ class BatchWriter:
         writer.save(self.tables[name])
 
     def __call__(self, checked, batch_id: int) -> None:
+        try:
+            self._write_batch(checked, batch_id)
+        except Exception as e:
+            # Spark reads the error of a foreachBatch function with a regular expression that recurses
+            # once per character ("(.|\n)*", to tell a stop from a failure): a Spark error quoting the
+            # whole plan overflowed the stream thread's stack, and the query hung instead of stopping.
+            # So the error that leaves here is short, and keeps the Java exception's name.
+            raise RuntimeError(_short(e)) from None
+
+    def _write_batch(self, checked, batch_id: int) -> None:
         from pyspark import StorageLevel
 
         # Kept in memory: the four writes read the batch once from Kafka and parse it once.
@@ -162,6 +172,16 @@ class BatchWriter:
             previous = batch_gold.limit(0)
         # A few hundred rows: one file per version, not one per shuffle partition.
         self._write(add_to_gold(previous, batch_gold).coalesce(1), lake.GOLD, batch_id, mode="overwrite")
+
+
+def _short(error: BaseException, limit: int = 600) -> str:
+    """An error in a few hundred characters: its first lines, and the Java exception it names."""
+    text = str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
+    head = " | ".join(lines)[:limit]
+    if "Py4JJavaError" in type(error).__name__ or "java." in text:
+        head = f"py4j.protocol.Py4JJavaError: An error occurred while calling the lake's writes: {head}"
+    return f"{type(error).__name__}: {head}"
 
 
 @dataclass

@@ -85,7 +85,11 @@ def class_archive() -> Path | None:
 
 def driver_java_options(archive: Path | None) -> str:
     """The driver JVM's options: the lab's log config, and the class archive when it exists."""
-    options = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
+    # -Xss: threads get 16 MiB of stack instead of 1 (Spark's own test JVMs run with 4). Spark matches
+    # the error of a Python foreachBatch function (the lake's query) with a regular expression that
+    # recurses once per character, and 1 MiB overflowed on a long error: the query then hung in
+    # place of stopping (issue 18). Stacks are reserved, not used, until a thread needs them.
+    options = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -Xss16m"
     if archive is not None and archive.exists():
         options += f" -XX:SharedArchiveFile={archive} {_QUIET_CDS}"
     return options
