@@ -104,6 +104,49 @@ def drain(spark, topic: str, cfg, checkpoint_root: str | None = None) -> dict:
     return {"seconds": seconds, "batches": len(batches), "output_files": len(files), "first_batch_at": first}
 
 
+def drain_lake(spark, topic: str, cfg) -> dict:
+    """Time `pipeline.start_lake(available_now=True)` (the lake's one query, `--sink delta`) from start
+    until it committed everything: bronze, silver, rejected and gold."""
+    root = f"bench-runs/{uuid.uuid4().hex[:8]}"
+    t0 = time.monotonic()
+    run = pipeline.start_lake(spark, available_now=True, topic=topic, root=root, cfg=cfg)
+    try:
+        run.wait()
+    finally:
+        run.stop()
+    seconds = time.monotonic() - t0
+    files = pipeline.lake.files_report(root, cfg)
+    storage.clear(cfg, (root,))
+    return {"seconds": seconds, "batches": len(run.query.recentProgress), "tables": files}
+
+
+def lake_files(n: int = 100_000, batch: int = 2_000, cfg: _config.LabConfig | None = None) -> dict:
+    """The lake's active files per 100,000 events before and after OPTIMIZE, when it is fed in batches of
+    `batch` messages (what a 2 s trigger makes at 1,000 events/s), without waiting for a live producer."""
+    cfg = cfg or _config.load()
+    spark = get_spark(app_name="lab-bench", cfg=cfg)
+    topic, _ = _fresh_topic_with(cfg, n, 0.01, seed=3)
+    root = f"bench-runs/{uuid.uuid4().hex[:8]}"
+    try:
+        run = pipeline.start_lake(spark, available_now=True, topic=topic, root=root, cfg=cfg,
+                                  max_offsets_per_trigger=batch)
+        try:
+            run.wait()
+        finally:
+            run.stop()
+        before = pipeline.lake.files_report(root, cfg)
+        t0 = time.monotonic()
+        pipeline.lake.optimize(spark, root=root, cfg=cfg)
+        optimize_s = time.monotonic() - t0
+        after = pipeline.lake.files_report(root, cfg)
+    finally:
+        storage.clear(cfg, (root,))
+        kafka.delete_topics(cfg, [topic])
+    return {"events": n, "batch": batch, "files_before": before, "files_after": after, "optimize_s": optimize_s,
+            "files_per_100k_before": pipeline.lake.files_per_100k(before),
+            "files_per_100k_after": pipeline.lake.files_per_100k(after)}
+
+
 def limit(spark, records: list, out_dir: str) -> float:
     """The same transformations on the same messages, from memory to local Parquet: seconds."""
     import pandas as pd
@@ -123,9 +166,11 @@ def limit(spark, records: list, out_dir: str) -> float:
 
 
 def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
-                   local_checkpoint_too: bool = True, cfg: _config.LabConfig | None = None) -> dict:
-    """Drain n messages Kafka -> output/ (checkpoints on MinIO, and on local disk), and the in-memory
-    limit on the same data, in one run."""
+                   local_checkpoint_too: bool = True, lake_too: bool = True,
+                   cfg: _config.LabConfig | None = None) -> dict:
+    """Drain n messages Kafka -> output/ (checkpoints on MinIO, and on local disk), the same messages into
+    the lake (one query, four Delta tables), and the in-memory limit on the same data, in one run: the
+    two pipelines alternate, so the machine's load weighs on both alike."""
     import shutil
     import tempfile
 
@@ -135,16 +180,23 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     warm_topic, warm_records = _fresh_topic_with(cfg, 20_000, bad_ratio, seed=2)
     try:
         drain(spark, warm_topic, cfg)
+        if lake_too:
+            drain_lake(spark, warm_topic, cfg)
     finally:
         kafka.delete_topics(cfg, [warm_topic])
     topic, records = _fresh_topic_with(cfg, n, bad_ratio)
-    result = {"messages": n, "bad_ratio": bad_ratio, "drain_s": [], "drain_local_checkpoint_s": [], "limit_s": []}
+    result = {"messages": n, "bad_ratio": bad_ratio, "drain_s": [], "drain_local_checkpoint_s": [], "limit_s": [],
+              "drain_lake_s": []}
     tmp = tempfile.mkdtemp(prefix="lab-bench-")
     try:
         for _ in range(runs):
             d = drain(spark, topic, cfg)
             result["drain_s"].append(d["seconds"])
             result.setdefault("drain_details", []).append(d)
+            if lake_too:
+                d = drain_lake(spark, topic, cfg)
+                result["drain_lake_s"].append(d["seconds"])
+                result.setdefault("drain_lake_details", []).append(d)
             if local_checkpoint_too:
                 local = drain(spark, topic, cfg, checkpoint_root=f"file://{tmp}/cp-{uuid.uuid4().hex[:6]}")
                 result["drain_local_checkpoint_s"].append(local["seconds"])
@@ -158,6 +210,10 @@ def drain_vs_limit(n: int = 1_000_000, runs: int = 1, bad_ratio: float = 0.01,
     if result["drain_local_checkpoint_s"]:
         result["drain_local_checkpoint_events_per_s"] = n / med(result["drain_local_checkpoint_s"])
     result["drain_over_limit"] = result["drain_events_per_s"] / result["limit_events_per_s"]
+    if result["drain_lake_s"]:
+        result["drain_lake_events_per_s"] = n / med(result["drain_lake_s"])
+        # Per run, then the median: each ratio compares two drains that ran back to back.
+        result["lake_over_parquet"] = med([p / q for p, q in zip(result["drain_s"], result["drain_lake_s"])])
     return result
 
 
@@ -348,7 +404,15 @@ def run(quick: bool = False, say=print) -> dict:
     drained = drain_vs_limit(n=n, runs=1, local_checkpoint_too=not quick, cfg=cfg)
     report["drain_events_per_s"] = drained["drain_events_per_s"]
     report["limit_events_per_s"] = drained["limit_events_per_s"]
+    report["drain_lake_events_per_s"] = drained["drain_lake_events_per_s"]
+    report["lake_over_parquet"] = drained["lake_over_parquet"]
     report["drain_detail"] = drained
+
+    say("the lake's files per 100k events, before and after OPTIMIZE ...")
+    files = lake_files(n=10_000 if quick else 100_000, batch=500 if quick else 2_000, cfg=cfg)
+    report["lake_files_per_100k_before"] = files["files_per_100k_before"]
+    report["lake_files_per_100k_after"] = files["files_per_100k_after"]
+    report["lake_files_detail"] = files
 
     say("latency at the default trigger ...")
     live = live_run(rate=200 if quick else 1000, seconds=8 if quick else 60, cfg=cfg)
@@ -375,7 +439,9 @@ def run(quick: bool = False, say=print) -> dict:
     return report
 
 
-KEYS = ("generator_records_per_s", "producer_msgs_per_s", "producer_naive_msgs_per_s", "drain_events_per_s", "limit_events_per_s",
+KEYS = ("generator_records_per_s", "producer_msgs_per_s", "producer_naive_msgs_per_s", "drain_events_per_s",
+        "drain_lake_events_per_s", "lake_over_parquet", "lake_files_per_100k_before", "lake_files_per_100k_after",
+        "limit_events_per_s",
         "latency_p50_s", "latency_p99_s", "get_spark_s", "stack_up_s", "first_batch_s", "stack_rss_mib",
         "files_per_100k_events")
 
@@ -391,6 +457,10 @@ def format_report(r: dict) -> str:
         f"producer (kafka-python, tuned)     {r['producer_kafka_python_tuned_msgs_per_s']:>12,.0f} msg/s",
         f"producer (naive send+flush)        {r['producer_naive_msgs_per_s']:>12,.0f} msg/s",
         f"drain Kafka -> output/ (available) {r['drain_events_per_s']:>12,.0f} events/s",
+        f"drain Kafka -> lake (--sink delta) {r['drain_lake_events_per_s']:>12,.0f} events/s"
+        f"   lake/parquet {r['lake_over_parquet']:.2f} (same run)",
+        f"lake files per 100k events         {r['lake_files_per_100k_before']:>12,.0f} -> "
+        f"{r['lake_files_per_100k_after']:,.0f} after OPTIMIZE",
         f"limit (memory -> local Parquet)    {r['limit_events_per_s']:>12,.0f} events/s"
         f"   drain/limit {r['drain_events_per_s'] / r['limit_events_per_s']:.2f}",
         f"latency produce -> committed       p50 {r['latency_p50_s']:.2f} s, p99 {r['latency_p99_s']:.2f} s",

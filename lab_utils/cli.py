@@ -18,6 +18,7 @@ from . import bench, demo, doctor, i18n, pipeline, services
 from .clients import health
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
+from .pipeline.lake import MIN_RETAIN_HOURS
 from .producer import produce
 from .services import processes, spark_submit
 
@@ -25,9 +26,9 @@ _ = i18n.catalog(__name__, {
     "error": {"en": "error: {message}", "fr": "erreur : {message}"},
     "interrupted": {"en": "interrupted", "fr": "interrompu"},
     "reset_needs_yes": {
-        "en": "`stack reset` deletes the topic's messages and the bucket's output, rejected and checkpoint folders: "
+        "en": "`stack reset` deletes the topic's messages and the bucket's output, rejected, lake and checkpoint folders: "
               "add --yes to confirm",
-        "fr": "`stack reset` supprime les messages du topic et les dossiers output, rejected et checkpoint du "
+        "fr": "`stack reset` supprime les messages du topic et les dossiers output, rejected, lake et checkpoint du "
               "compartiment : ajoutez --yes pour confirmer",
     },
     "bad_ratio": {
@@ -41,15 +42,15 @@ _ = i18n.catalog(__name__, {
               "vérifiez `python -m lab_utils stack status` et renvoyez-les",
     },
     "streaming": {
-        "en": "streaming {topic} -> {target}/{{output,rejected}}/ ({mode}); Spark UI {ui}",
-        "fr": "flux : {topic} -> {target}/{{output,rejected}}/ ({mode}) ; interface de Spark {ui}",
+        "en": "streaming {topic} -> {target}/{where} ({mode}); Spark UI {ui}",
+        "fr": "flux : {topic} -> {target}/{where} ({mode}) ; interface de Spark {ui}",
     },
     "mode_available_now": {"en": "everything Kafka holds, then exit", "fr": "tout ce que contient Kafka, puis arrêt"},
     "mode_trigger": {"en": "a batch every {seconds} s, Ctrl-C stops", "fr": "un lot toutes les {seconds} s, Ctrl-C arrête"},
     "stopping": {"en": "stopping (Ctrl-C) ...", "fr": "arrêt (Ctrl-C)…"},
     "stream_done": {
-        "en": "written {written} rows to output/, rejected {rejected}{reasons}",
-        "fr": "écrites dans output/ : {written} lignes, rejetées : {rejected}{reasons}",
+        "en": "written {written} rows to {table}, rejected {rejected}{reasons}",
+        "fr": "écrites dans {table} : {written} lignes, rejetées : {rejected}{reasons}",
     },
 })
 
@@ -72,7 +73,7 @@ def _stack(args: argparse.Namespace) -> int:
             if not sys.stdin.isatty():
                 raise LabError(_("reset_needs_yes"))
             cfg = _config.load()
-            answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/? "
+            answer = input(f"Empty topic {cfg.KAFKA_TOPIC} and s3://{cfg.LAB_BUCKET}/{{output,rejected,lake,checkpoint}}/? "
                            "[y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing changed")
@@ -101,12 +102,18 @@ def _stream(args: argparse.Namespace) -> int:
     # and bucket, the driver's Java, the Spark master), so a mistake is one line on stderr, not a
     # Spark trace after a minute; start() then refuses a checkpoint in use before creating the session.
     cfg = health.require_ready(topic=None)
-    run = pipeline.start(available_now=args.available_now, trigger_s=args.trigger, progress="lines",
-                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger,
-                         app_name="lab-stream")
-    spark = run.spark
+    lake = args.sink == "delta"
+    options = dict(available_now=args.available_now, trigger_s=args.trigger, progress="lines", root=args.prefix,
+                   cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
+    if lake:
+        spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
+        run = pipeline.start_lake(spark, **options)
+    else:
+        run = pipeline.start(app_name="lab-stream", **options)
+        spark = run.spark
     mode = _("mode_available_now") if args.available_now else _("mode_trigger", seconds=f"{args.trigger:g}")
-    print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), mode=mode,
+    where = "lake/{bronze,silver,gold}/ (Delta)" if lake else "{output,rejected}/"
+    print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), where=where, mode=mode,
             ui=spark.sparkContext.uiWebUrl), flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
@@ -127,8 +134,37 @@ def _stream(args: argparse.Namespace) -> int:
         n = i18n.number
         reasons = (f" ({', '.join(f'{k} {n(v)}' for k, v in totals.rejected.most_common())})"
                    if totals.rejected else "")
-        print(_("stream_done", written=n(totals.written), rejected=n(sum(totals.rejected.values())), reasons=reasons),
+        print(_("stream_done", written=n(totals.written), table="silver/transactions" if lake else "output/",
+                rejected=n(sum(totals.rejected.values())), reasons=reasons),
               flush=True)
+        spark.stop()
+    return 0
+
+
+def _lake(args: argparse.Namespace) -> int:
+    """`lake status | optimize | vacuum`: the lake's tables, and their maintenance (lab_utils.pipeline.lake)."""
+    cfg = services.require_services()
+    before = pipeline.lake.files_report(args.prefix, cfg)
+    if args.action == "status":
+        if not before:
+            raise LabError(f"the lake {cfg.s3_path(args.prefix, 'lake')}/ holds no table yet: run "
+                           "`python -m lab_utils stream --sink delta --available-now`")
+        print(pipeline.lake.format_files(before))
+        return 0
+    spark = pipeline.get_spark(app_name="lab-lake", cfg=cfg)
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        if args.action == "optimize":
+            pipeline.lake.optimize(spark, root=args.prefix, cfg=cfg, say=say)
+        else:
+            deleted = pipeline.lake.vacuum(spark, retain_hours=args.retain_hours, dry_run=args.dry_run,
+                                           root=args.prefix, cfg=cfg, say=say)
+            verb = "would delete" if args.dry_run else "deleted"
+            print(f"VACUUM RETAIN {args.retain_hours:g} HOURS {verb}: "
+                  + ", ".join(f"{name} {n} files" for name, n in deleted.items()))
+        after = pipeline.lake.files_report(args.prefix, cfg)
+        print(pipeline.lake.format_files(after, before=before))
+    finally:
         spark.stop()
     return 0
 
@@ -221,7 +257,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
     p.add_argument("--max-offsets-per-trigger", type=int, default=MAX_OFFSETS_PER_TRIGGER, metavar="N",
                    help="at most N Kafka messages per micro-batch (default %(default)s)")
+    p.add_argument("--sink", choices=["parquet", "delta"], default="parquet",
+                   help="parquet: output/ and rejected/ (two queries, the default); delta: the lake's Delta tables "
+                        "lake/{bronze,silver,gold} in one pass")
     p.set_defaults(func=_stream)
+
+    p = sub.add_parser("lake", help="the lake's Delta tables: status, OPTIMIZE (compaction), VACUUM")
+    p.add_argument("action", choices=["status", "optimize", "vacuum"])
+    p.add_argument("--retain-hours", type=float, default=MIN_RETAIN_HOURS, metavar="HOURS",
+                   help="vacuum: keep the files that versions younger than this read (default %(default)s, "
+                        "Delta's 7 days; shorter is refused)")
+    p.add_argument("--dry-run", action="store_true", help="vacuum: only count the files it would delete")
+    p.add_argument("--prefix", default="", metavar="FOLDER", help="the folder in the bucket that holds lake/")
+    p.set_defaults(func=_lake)
 
     p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")

@@ -3,6 +3,7 @@
     wait_until(predicate, timeout=30, what="the topic to exist")   # bounded polling, no fixed sleeps
     Feeder(records, topic)                                         # produce() in a thread, keeping acks
     kill_group(proc)                                               # SIGKILL a process group, wait until gone
+    assert_lake_exactly_once(cfg, root, acks, records)             # the lake holds each message once
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from lab_utils import producer
+from lab_utils.clients import lake
 from lab_utils.config import ROOT
 
 
@@ -84,3 +87,36 @@ def kill_group(proc: subprocess.Popen) -> None:
         return True
 
     wait_until(group_gone, timeout=30, what=f"every process of group {proc.pid} to exit after SIGKILL")
+
+
+def assert_lake_exactly_once(cfg, root: str, acks, records) -> dict:
+    """bronze holds each acknowledged message once; silver/transactions + silver/rejected hold each
+    once, where the generator said (accepted, or rejected with its reason); gold = silver summed.
+    Read with deltalake, through the tables' logs. Returns the figures."""
+    by_key = {r.key: r for r in records}
+    acked = {(p, o): key for key, p, o in acks}
+    bronze = lake.read(lake.BRONZE, root=root, cfg=cfg, columns=["kafka_key", "kafka_partition", "kafka_offset"])
+    silver = lake.read(lake.SILVER, root=root, cfg=cfg)
+    rejected = lake.read(lake.REJECTED, root=root, cfg=cfg)
+    in_bronze = Counter(zip(bronze.kafka_partition, bronze.kafka_offset))
+    landed = Counter(zip(silver.kafka_partition, silver.kafka_offset)) + Counter(
+        zip(rejected.kafka_partition, rejected.kafka_offset))
+    figures = {"acknowledged": len(acked), "bronze": len(bronze), "silver": len(silver), "rejected": len(rejected),
+               "lost": len(set(acked) - set(landed)), "duplicated": sum(n - 1 for n in landed.values()),
+               "bronze_lost": len(set(acked) - set(in_bronze)),
+               "bronze_duplicated": sum(n - 1 for n in in_bronze.values())}
+    assert figures["lost"] == figures["duplicated"] == figures["bronze_lost"] == figures["bronze_duplicated"] == 0, figures
+    assert set(landed) == set(in_bronze) == set(acked), figures
+    accepted = {by_key[acked[po]].transaction_id for po in acked if by_key[acked[po]].expected == "accept"}
+    assert silver.transaction_id.is_unique and set(silver.transaction_id) == accepted, figures
+    got = {(p, o): reason for p, o, reason in zip(rejected.kafka_partition, rejected.kafka_offset, rejected.reason)}
+    assert got == {po: by_key[acked[po]].expected for po in acked if by_key[acked[po]].expected != "accept"}
+    # Gold: silver summed per local date, hour and currency.
+    gold = lake.read(lake.GOLD, root=root, cfg=cfg)
+    silver["hour"] = silver.event_time_local.dt.hour
+    want = silver.groupby(["event_date", "hour", "devise"]).agg(transactions=("montant_eur", "size"),
+                                                               montant_eur=("montant_eur", "sum"))
+    have = gold.set_index(["event_date", "hour", "devise"]).sort_index()
+    assert len(have) == len(want) and (have.transactions == want.transactions.reindex(have.index)).all()
+    assert ((have.montant_eur - want.montant_eur.reindex(have.index)).abs() < 0.01).all()
+    return figures

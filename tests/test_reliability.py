@@ -19,13 +19,13 @@ from collections import Counter
 import pytest
 
 from lab_utils import config, pipeline, producer, services
-from lab_utils.clients import kafka, storage
+from lab_utils.clients import kafka, lake, storage
 from lab_utils.pipeline import checkpoint
 from lab_utils.config import ROOT
 from lab_utils.errors import DataLoss, QueryFailed, TopicRecreated
 from lab_utils.generator import TransactionGenerator
 
-from .helpers import Feeder, kill_group, lab, wait_until
+from .helpers import Feeder, assert_lake_exactly_once, kill_group, lab, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -79,18 +79,25 @@ DRIVER_MESSAGES = 100_000
 DRIVER_KILLS = 5
 
 
-def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path):
+@pytest.mark.parametrize("sink", ["parquet", "delta"])
+def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path, sink):
     """100,000 messages (5 % bad) produced at 2,500/s while `python -m lab_utils stream` runs;
-    the driver (Python and its JVM) is SIGKILLed mid-batch 5 times and restarted each time."""
+    the driver (Python and its JVM) is SIGKILLed mid-batch 5 times and restarted each time.
+    parquet: the two queries into output/ and rejected/; delta: the lake's one query into its
+    four Delta tables (`--sink delta`), where a batch in flight may have written some tables
+    and not others when it dies."""
     t0 = time.monotonic()
     records = TransactionGenerator(seed=71, bad_ratio=0.05).take(DRIVER_MESSAGES)
     feeder = Feeder(records, topic, rate=2500)
-    out_query = (cfg.s3a_path(run_prefix, "output"), cfg.s3a_path(run_prefix, "checkpoint", "output"))
-    rej_query = (cfg.s3a_path(run_prefix, "rejected"), cfg.s3a_path(run_prefix, "checkpoint", "rejected"))
+    if sink == "parquet":
+        queries = [(cfg.s3a_path(run_prefix, "output"), cfg.s3a_path(run_prefix, "checkpoint", "output")),
+                   (cfg.s3a_path(run_prefix, "rejected"), cfg.s3a_path(run_prefix, "checkpoint", "rejected"))]
+    else:  # the lake's one checkpoint; its tables have no _spark_metadata (Delta's log says what is written)
+        queries = [(cfg.s3a_path(run_prefix, "lake"), cfg.s3a_path(run_prefix, "checkpoint", "lake"))]
 
     def in_flight():
-        """Progress of both queries if a batch is planned but not committed in one of them."""
-        progress = [checkpoint.progress(*q, cfg) for q in (out_query, rej_query)]
+        """Progress of the queries if a batch is planned but not committed in one of them."""
+        progress = [checkpoint.progress(*q, cfg) for q in queries]
         return progress if any(p.planned is not None and p.planned != p.committed for p in progress) else None
 
     kills = []
@@ -99,12 +106,13 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
         for life in range(3 * DRIVER_KILLS):
             if sum(k["mid_batch"] for k in kills) >= DRIVER_KILLS:
                 break
-            before = checkpoint.progress(*out_query, cfg).committed
-            driver = lab("stream", "--prefix", run_prefix, "--trigger", "0.5", "--max-offsets-per-trigger", "2000",
-                         env={"KAFKA_TOPIC": topic}, stdout=log, stderr=subprocess.STDOUT)
+            before = checkpoint.progress(*queries[0], cfg).committed
+            driver = lab("stream", "--sink", sink, "--prefix", run_prefix, "--trigger", "0.5",
+                         "--max-offsets-per-trigger", "2000", env={"KAFKA_TOPIC": topic}, stdout=log,
+                         stderr=subprocess.STDOUT)
             try:
-                wait_until(lambda: (checkpoint.progress(*out_query, cfg).committed or -1) > (before or -1),
-                           timeout=180, what=f"driver life {life} to commit a batch")
+                wait_until(lambda: (checkpoint.progress(*queries[0], cfg).committed or -1) > (before or -1),
+                           timeout=600, what=f"driver life {life} to commit a batch")
                 # Then catch it mid-batch: offsets/N written, commits/N not yet.
                 try:
                     wait_until(in_flight, timeout=20, interval=0.05, what="a batch in flight")
@@ -112,25 +120,48 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
                     pass  # caught up with the producer: this life ends between batches
             finally:
                 kill_group(driver)
-            after = [checkpoint.progress(*q, cfg) for q in (out_query, rej_query)]
+            after = [checkpoint.progress(*q, cfg) for q in queries]
             mid_batch = any(p.planned != p.committed for p in after)  # what the dead driver left
             kills.append({"life": life, "at_s": round(time.monotonic() - t0), "mid_batch": mid_batch,
-                          "output": after[0], "rejected": after[1]})
+                          **{q[1].rsplit("/", 1)[-1]: p for q, p in zip(queries, after)}})
+            if sink == "delta" and mid_batch:  # which tables the dead batch had reached
+                kills[-1]["tables_written"] = checkpoint.check_lake_in_step(queries[0][1], run_prefix, cfg).written
         sent = feeder.join(timeout=120)
         # The last run: whatever is left, then exit 0.
-        last = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--available-now", "--prefix", run_prefix,
-                               "--max-offsets-per-trigger", "50000"], cwd=ROOT, env={**os.environ, "KAFKA_TOPIC": topic},
-                              capture_output=True, text=True, timeout=600)
+        last = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--sink", sink, "--available-now",
+                               "--prefix", run_prefix, "--max-offsets-per-trigger", "50000"], cwd=ROOT,
+                              env={**os.environ, "KAFKA_TOPIC": topic}, capture_output=True, text=True, timeout=600)
         assert last.returncode == 0, last.stderr[-3000:]
     finally:
         log.close()
     mid = sum(k["mid_batch"] for k in kills)
     assert sent.failed == 0 and sent.sent == DRIVER_MESSAGES, sent
     assert mid >= DRIVER_KILLS, f"only {mid} of {len(kills)} kills caught a batch in flight: {kills}"
-    figures = assert_exactly_once(cfg, run_prefix, sent.acks, records)
-    leftovers = uncommitted_files(cfg, run_prefix, "output") + uncommitted_files(cfg, run_prefix, "rejected")
-    print(f"\ndriver kills: {len(kills)} ({mid} mid-batch), {figures}, uncommitted Parquet files left by the "
-          f"killed batches (ignored by read_committed): {leftovers}, {time.monotonic() - t0:.0f} s; kills: {kills}")
+    if sink == "parquet":
+        figures = assert_exactly_once(cfg, run_prefix, sent.acks, records)
+        leftovers = uncommitted_files(cfg, run_prefix, "output") + uncommitted_files(cfg, run_prefix, "rejected")
+    else:
+        figures = assert_lake_exactly_once(cfg, run_prefix, sent.acks, records)
+        leftovers = uncommitted_lake_files(cfg, run_prefix)
+    print(f"\ndriver kills ({sink}): {len(kills)} ({mid} mid-batch), {figures}, data files left by the killed "
+          f"batches (no commit names them, readers ignore them): {leftovers}, {time.monotonic() - t0:.0f} s; "
+          f"kills: {kills}")
+
+
+def uncommitted_lake_files(cfg, root: str) -> int:
+    """Parquet files in the lake's table folders that no commit of the table adds (a killed batch's)."""
+    from urllib.parse import unquote
+
+    fs = storage.filesystem(cfg)
+    left = 0
+    for name in lake.TABLES:
+        folder = lake.table_path(name, root, cfg)
+        commits = [p for p in fs.find(f"{folder}/_delta_log") if p.endswith(".json")]
+        added = {unquote(json.loads(line)["add"]["path"]) for text in fs.cat(commits).values()
+                 for line in text.decode().splitlines() if line.strip() and '"add"' in line and "add" in json.loads(line)}
+        listed = {p[len(folder) + 1:] for p in fs.find(folder) if p.endswith(".parquet") and "/_delta_log/" not in p}
+        left += len(listed - added)
+    return left
 
 
 # --------------------------------------------------------------------------- 2. the broker

@@ -49,6 +49,16 @@ def test_fetched_spark_jars_are_the_pinned_ones():
     assert _jar_version(jars, "kafka-clients") == builds.pom_property(pom, "kafka-clients.version")
 
 
+def test_delta_lake_jars_are_the_pinned_version_for_this_spark():
+    """Delta's two jars (delta-spark, delta-storage) at the pom's version; Delta 4.4.0 is the release
+    built against Spark 4.2.0 (its pom's provided spark-sql), so a Spark upgrade must move both."""
+    delta = builds.pom_property(builds.SPARK_POM, "delta.version")
+    assert _jar_version(config.SPARK_JARS, "delta-spark_2.13") == delta == "4.4.0"
+    assert _jar_version(config.SPARK_JARS, "delta-storage") == delta
+    assert builds.versions()["spark"] == "4.2.0", "Delta 4.4.0 is built for Spark 4.2.0: upgrade them together"
+    assert _pyproject_pin("deltalake"), "the reader without Spark is pinned in pyproject.toml"
+
+
 def test_no_jar_is_on_the_classpath_twice():
     """A connector jar that pyspark already ships (in any version) would shadow or clash with it."""
     def artifact(name: str) -> str:

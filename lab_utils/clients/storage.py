@@ -283,7 +283,9 @@ def read_committed(path: str = "output", columns: list[str] | None = None,
     return dataset.to_table(columns=columns).to_pandas()
 
 
-SINKS = ("output", "rejected")
+# Each of these folders goes with its checkpoint, `checkpoint/<name>`: the Parquet sinks, and the
+# lake's Delta tables (one query, checkpoint/lake).
+SINKS = ("output", "rejected", "lake")
 
 
 def one_sided(prefixes: tuple[str, ...]) -> str | None:
@@ -325,7 +327,7 @@ def clear(cfg: _config.LabConfig | None = None, prefixes: tuple[str, ...] = ()) 
 
     Refuses (CheckpointMismatch) to delete an output folder without its checkpoint, or the
     reverse: that breaks exactly-once (see lab_utils.checkpoint). Clear them together, e.g.
-    `clear(cfg, ("checkpoint", "output", "rejected"))`, or run `python -m lab_utils stack reset`.
+    `clear(cfg, ("checkpoint", "output", "rejected", "lake"))`, or run `python -m lab_utils stack reset`.
     """
     cfg = cfg or _config.load()
     one_sided_prefix = one_sided(prefixes)

@@ -19,6 +19,11 @@ itself checks none of them:
    silently skips them. `check_topic()` records Kafka's topic id next to the checkpoint
    (`_lab_source.json`) and refuses a checkpoint written for another incarnation of the topic.
 
+The lake's one query (lab_utils.pipeline.lake) writes Delta tables instead of a file sink, and
+the same three rules hold with the tables in place of `_spark_metadata`: each write carries the
+query's id and batch id (Delta's `txnAppId` / `txnVersion`), so `check_lake_in_step()` reads,
+from each table's log, the last batch this checkpoint's query committed to it.
+
 Spark ignores files it does not know in a checkpoint folder, and `stack reset` deletes these
 with the rest.
 """
@@ -38,7 +43,7 @@ from typing import Callable
 
 from .. import config as _config
 from .. import i18n
-from ..clients import kafka, storage
+from ..clients import kafka, lake, storage
 from ..errors import CheckpointInUse, CheckpointMismatch, TopicRecreated
 
 LOCK_FILE = "_lab_lock.json"
@@ -191,6 +196,72 @@ def check_in_step(output_uri: str, checkpoint_uri: str, cfg: _config.LabConfig |
         has = _("no_committed_data") if p.written is None else _("only_up_to", written=p.written)
         raise CheckpointMismatch(_("output_behind", committed=p.committed, has=has, **where))
     return p
+
+
+# --------------------------------------------------------------------------- the lake's tables
+
+def query_id(checkpoint_uri: str, cfg: _config.LabConfig | None = None) -> str | None:
+    """The id Spark gave the query of this checkpoint (`<checkpoint>/metadata`), None before its first start.
+
+    It stays the same across restarts from the checkpoint (each start gets a new *run* id), so
+    the lake's writes carry it as Delta's `txnAppId`: a replayed batch is recognised as done.
+    """
+    cfg = cfg or _config.load()
+    fs, folder = _filesystem(checkpoint_uri, cfg)
+    try:
+        return json.loads(fs.cat_file(f"{folder}/metadata")).get("id")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class LakeProgress:
+    """How far the lake's query got: its checkpoint's logs, and per table the last batch it wrote."""
+
+    planned: int | None    # <checkpoint>/offsets
+    committed: int | None  # <checkpoint>/commits
+    written: dict          # table -> the last batch this query committed to it (None: none, or no table)
+
+
+def check_lake_in_step(checkpoint_uri: str, root: str = "", cfg: _config.LabConfig | None = None) -> LakeProgress:
+    """Raise CheckpointMismatch unless the lake's checkpoint and its tables belong together.
+
+    The query writes its tables in turn, each write a Delta commit tagged with the query's id
+    and the batch id, before Spark writes commits/N. So in step means, for every table,
+    committed <= written <= planned (a crash may stop between two tables), no table without a
+    checkpoint, and no table written by another query (another checkpoint's id).
+    """
+    cfg = cfg or _config.load()
+    fs, folder = _filesystem(checkpoint_uri, cfg)
+    planned, committed = _latest_batch(fs, f"{folder}/offsets"), _latest_batch(fs, f"{folder}/commits")
+    tables = {name: lake.exists(name, root, cfg) for name in lake.TABLES}
+    app_id = query_id(checkpoint_uri, cfg) if planned is not None else None
+    written = {name: lake.stream_version(name, app_id, root, cfg) if (present and app_id) else None
+               for name, present in tables.items()}
+    where = lake.table_uri("", root, cfg)
+    if planned is None or app_id is None:
+        present = [name for name, here in tables.items() if here]
+        if present:
+            raise CheckpointMismatch(
+                f"the lake {where} holds tables ({', '.join(present)}) but its checkpoint {checkpoint_uri} is "
+                f"missing: a new checkpoint is a new query, and Delta would take every batch as new (rows "
+                f"written twice): {FIX_RESET}")
+        return LakeProgress(planned, committed, written)
+    for name, present in tables.items():
+        if present and written[name] is None:
+            raise CheckpointMismatch(
+                f"table {name} in {where} was not written by the query of checkpoint {checkpoint_uri} (it belongs "
+                f"to another checkpoint, or was written by hand): {FIX_RESET}")
+        if present and written[name] > planned:
+            raise CheckpointMismatch(
+                f"table {name} holds batch {written[name]} but checkpoint {checkpoint_uri} planned only up to "
+                f"{planned}: {FIX_RESET}")
+        if committed is not None and (not present or written[name] < committed):
+            raise CheckpointMismatch(
+                f"checkpoint {checkpoint_uri} has finished batches up to {committed} but table {name} "
+                + ("is missing" if not present else f"holds them only up to batch {written[name]}")
+                + f" (it was deleted or replaced): resuming would leave those rows out for good: {FIX_RESET}")
+    return LakeProgress(planned, committed, written)
 
 
 # --------------------------------------------------------------------------- the lock

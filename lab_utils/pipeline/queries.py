@@ -55,7 +55,8 @@ _ = i18n.catalog(__name__, {
 
 
 def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None = None,
-                 starting_offsets: str = "earliest", max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER):
+                 starting_offsets: str = "earliest", max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER,
+                 min_partitions: int | None = None):
     """The topic as a streaming DataFrame (Kafka's columns: key, value, topic, partition, offset, timestamp).
 
     `failOnDataLoss` stays on: if messages vanish from Kafka before the query read them
@@ -69,6 +70,8 @@ def kafka_source(spark, topic: str | None = None, cfg: _config.LabConfig | None 
               .option("failOnDataLoss", "true"))
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    if min_partitions:  # split each Kafka partition's range into several tasks (the lake's backlog)
+        reader = reader.option("minPartitions", str(min_partitions))
     return reader.load()
 
 
@@ -168,6 +171,12 @@ class Pipeline:
 
 # Pipelines this process started and has not stopped: `stop()` finds them without a reference.
 _RUNNING: list[Pipeline] = []
+
+
+def track(run: Pipeline) -> Pipeline:
+    """Remember a started pipeline so that `stop()` finds it (the lake's pipeline registers here too)."""
+    _RUNNING.append(run)
+    return run
 
 
 def stop() -> int:

@@ -35,6 +35,21 @@ CLASS_ARCHIVE_DIR = _config.CLASS_ARCHIVE_DIR
 # Unreadable or stale archives are ignored by the JVM (-Xshare:auto, its default); these keep
 # its warnings about that, and about classes it cannot archive, out of the notebook's cells.
 _QUIET_CDS = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+# Delta Lake (the lake's tables, lab_utils.pipeline.lake): its SQL (OPTIMIZE, VACUUM, DESCRIBE
+# HISTORY, `delta.`path`` tables) and its catalog. Set only when `stack up` fetched its jar: a
+# catalog class that is not on the classpath would break every table operation of the session.
+DELTA_JAR = "delta-spark_"
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Rebuilding a table's state from its log (which files, which txn versions: every idempotent write
+    # asks) is a Spark job with 50 tasks by default, sized for big tables; the lab's tables hold a few
+    # thousand log entries, and 50 tasks on 2 cores made each micro-batch minutes long under load.
+    "spark.databricks.delta.snapshotPartitions": "1",
+    # VACUUM lists a table's folder with this many tasks (Spark's default, 10,000, is sized for cloud
+    # folders of millions of files): 10,000 tasks on 2 cores kept one VACUUM busy for many minutes.
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "4",
+}
 
 _ = i18n.catalog(__name__, {
     "no_jars": {
@@ -72,7 +87,11 @@ def class_archive() -> Path | None:
 
 def driver_java_options(archive: Path | None) -> str:
     """The driver JVM's options: the lab's log config, and the class archive when it exists."""
-    options = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
+    # -Xss: threads get 16 MiB of stack instead of 1 (Spark's own test JVMs run with 4). Spark matches
+    # the error of a Python foreachBatch function (the lake's query) with a regular expression that
+    # recurses once per character, and 1 MiB overflowed on a long error: the query then hung in
+    # place of stopping (issue 18). Stacks are reserved, not used, until a thread needs them.
+    options = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -Xss16m"
     if archive is not None and archive.exists():
         options += f" -XX:SharedArchiveFile={archive} {_QUIET_CDS}"
     return options
@@ -85,6 +104,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
     local DataFrames only (the unit tests); with them, the same session as everyone's.
     """
     cfg = cfg or _config.load()
+    jars = spark_jars(required=require_connectors)
     secure = cfg.AWS_ENDPOINT_URL.startswith("https")
     # With a standalone cluster elsewhere (compose profile spark-cluster), executors must reach
     # the driver, so it listens on its host name; on one machine everything stays on 127.0.0.1.
@@ -92,7 +112,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
     return {
         "spark.master": cfg.SPARK_MASTER,
         "spark.app.name": "streaming-lab",
-        "spark.jars": ",".join(str(j) for j in spark_jars(required=require_connectors)),
+        "spark.jars": ",".join(str(j) for j in jars),
         # A laptop: a 1 GiB driver, few shuffle partitions (2 cores; the default 200 makes
         # 200 tiny tasks and 200 small files per micro-batch).
         "spark.driver.memory": "1g",
@@ -126,7 +146,7 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         "spark.pyspark.driver.python": sys.executable,
         # LAB_MONITORING=true: Spark's own metrics for Prometheus (none when it is off).
         **metrics.driver_conf(cfg),
-    }
+    } | (DELTA_CONF if any(j.name.startswith(DELTA_JAR) for j in jars) else {})
 
 
 def _remote_master(master: str) -> bool:

@@ -1,4 +1,4 @@
-"""`stack reset`: empty the topic and the bucket's output/, rejected/ and checkpoint/ together."""
+"""`stack reset`: empty the topic and the bucket's output/, rejected/, lake/ and checkpoint/ together."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _ = i18n.catalog(__name__, {
 
 
 def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = print) -> None:
-    """Empty the topic and the bucket's output/, rejected/ and checkpoint/ together.
+    """Empty the topic and the bucket's output/, rejected/, lake/ and checkpoint/ together.
 
     Together on purpose: a checkpoint without its output (or the reverse) breaks exactly-once.
     Refuses while a pipeline runs on these checkpoints. Checkpoints go first: if MinIO fails
@@ -51,5 +51,5 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    removed = storage.clear(cfg, ("checkpoint", "output", "rejected"))
-    say(f"removed {removed} objects under s3://{cfg.LAB_BUCKET}/{{output,rejected,checkpoint}}/")
+    removed = storage.clear(cfg, ("checkpoint", *storage.SINKS))
+    say(f"removed {removed} objects under s3://{cfg.LAB_BUCKET}/{{output,rejected,lake,checkpoint}}/")

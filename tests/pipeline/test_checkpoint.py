@@ -30,6 +30,7 @@ from ..helpers import lab, wait_until
 @pytest.mark.parametrize("prefixes", [
     ("output",), ("rejected",), ("checkpoint",), ("checkpoint/output",), ("output/event_date=2026-11-27",),
     ("output", "rejected"), ("checkpoint", "output"), ("runs/a/output", "runs/a/checkpoint/rejected"),
+    ("lake",), ("checkpoint/lake",), ("lake/silver/transactions",), ("checkpoint", "output", "rejected"),
 ])
 def test_clear_refuses_to_delete_one_side(prefixes):
     with pytest.raises(CheckpointMismatch, match=r"go together.*stack reset"):
@@ -37,8 +38,8 @@ def test_clear_refuses_to_delete_one_side(prefixes):
 
 
 @pytest.mark.parametrize("prefixes", [
-    ("checkpoint", "output", "rejected"), ("output", "checkpoint/output"), ("runs/a",), ("",), ("elsewhere",),
-    ("runs/a/rejected", "runs/a/checkpoint/rejected"),
+    ("checkpoint", "output", "rejected", "lake"), ("output", "checkpoint/output"), ("runs/a",), ("",), ("elsewhere",),
+    ("runs/a/rejected", "runs/a/checkpoint/rejected"), ("lake", "checkpoint/lake"),
 ])
 def test_clear_allows_both_sides_together(prefixes):
     assert storage.one_sided(prefixes) is None
