@@ -55,3 +55,11 @@ class QueryFailed(LabError):
 
 class DataLoss(QueryFailed):
     """Kafka no longer holds messages the query had not read yet (topic re-created, retention)."""
+
+
+class ModelMissing(LabError):
+    """No fraud model to score with (none trained yet, or not the version asked for)."""
+
+
+class NotEnoughHistory(LabError):
+    """Training found too little labelled history to fit and evaluate a model honestly."""

@@ -8,10 +8,12 @@
 
 Inside: `transform` (pure DataFrame functions, what students read), `session` (get_spark),
 `queries` (start, stop, Pipeline), `checkpoint` (the exactly-once guards), `progress` (the
-live panel), `failures` (a failed query in the lab's words). The names below stay importable
-from `lab_utils.pipeline` whatever moves inside.
+live panel), `failures` (a failed query in the lab's words), `scoring` (the fraud model's
+features, rules and score: pure functions, notebook 08), `models` (the model versions in the
+bucket). The names below stay importable from `lab_utils.pipeline` whatever moves inside.
 """
 
+from . import models, scoring
 from .checkpoint import FIX_RESET
 from .failures import explain_error, explain_failure
 from .queries import (DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER, OUTPUT_QUERY, REJECTED_QUERY, Pipeline,
@@ -22,6 +24,6 @@ from .transform import JSON_OPTIONS, classify, ingest_time, rates_map, to_output
 __all__ = [
     "DEFAULT_TRIGGER_S", "FIX_RESET", "JSON_OPTIONS", "MAX_OFFSETS_PER_TRIGGER", "OUTPUT_QUERY", "REJECTED_QUERY",
     "Pipeline", "classify", "committed_offsets", "explain_error", "explain_failure", "get_spark", "ingest_time",
-    "kafka_source", "observe_output", "observe_rejected", "rates_map", "spark_conf", "start", "stop",
+    "kafka_source", "models", "observe_output", "observe_rejected", "rates_map", "scoring", "spark_conf", "start", "stop",
     "to_output", "to_rejected",
 ]
