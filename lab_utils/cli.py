@@ -13,10 +13,30 @@ import sys
 from pathlib import Path
 
 from . import config as _config
-from . import bench, demo, pipeline, services
+from . import bench, demo, i18n, pipeline, services, training
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
 from .producer import produce
+
+
+_ = i18n.catalog(__name__, {
+    "fraud_ratio": {
+        "en": "--fraud-ratio must be between 0 and 1 (0.02 = 2% fraud), got {value}",
+        "fr": "--fraud-ratio doit être entre 0 et 1 (0.02 = 2 % de fraude), reçu {value}",
+    },
+    "scoring_with": {
+        "en": "scoring every valid row with fraud model {version} (trained on history up to {as_of})",
+        "fr": "chaque ligne valide reçoit le score du modèle de fraude {version} (appris sur l'historique "
+              "jusqu'au {as_of})",
+    },
+    "other_seed": {
+        "en": "another seed ({seed}, {rows:,} payments, {frauds:,} frauds, after the history): AUC {auc:.3f}; "
+              "at the threshold {threshold:.3f}: precision {precision:.3f}, recall {recall:.3f}",
+        "fr": "une autre graine ({seed}, {rows:,} paiements, {frauds:,} fraudes, après l'historique) : AUC "
+              "{auc:.3f} ; au seuil {threshold:.3f} : précision {precision:.3f}, rappel {recall:.3f}",
+    },
+    "wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+})
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -48,12 +68,16 @@ def _stack(args: argparse.Namespace) -> int:
 def _produce(args: argparse.Namespace) -> int:
     if args.bad_ratio is not None and not 0 <= args.bad_ratio <= 1:
         raise LabError(f"--bad-ratio must be between 0 and 1, got {args.bad_ratio}")
+    if not 0 <= args.fraud_ratio <= 1:
+        raise LabError(_("fraud_ratio", value=args.fraud_ratio))
     summary = produce(count=args.count, duration=args.duration, rate=args.rate or None,
                       bad_ratio=args.bad_ratio or 0.0, seed=args.seed, topic=args.topic,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr.isatty(), fraud_ratio=args.fraud_ratio,
+                      history_weeks=args.history_weeks)
     print(summary)
-    if summary.failed:
-        raise LabError(f"{summary.failed} of {summary.sent} messages were not acknowledged by Kafka "
+    if summary.failed or summary.chargebacks_failed:
+        raise LabError(f"{summary.failed + summary.chargebacks_failed} of {summary.sent + summary.chargebacks} "
+                       f"messages were not acknowledged by Kafka "
                        f"(first error: {summary.errors[0] if summary.errors else '?'}): "
                        "check `python -m lab_utils stack status` and send them again")
     return 130 if summary.interrupted else 0
@@ -64,11 +88,20 @@ def _stream(args: argparse.Namespace) -> int:
 
     cfg = services.require_services()
     spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
-    run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
-                         root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
+    try:
+        # Before any query starts: a stream asked to score with no model says so in one line.
+        model = pipeline.models.load(spark, root=args.prefix, cfg=cfg) if args.score else None
+        run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
+                             root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger,
+                             score=model)
+    except BaseException:
+        spark.stop()
+        raise
     mode = "everything Kafka holds, then exit" if args.available_now else f"a batch every {args.trigger:g} s, Ctrl-C stops"
     print(f"streaming {cfg.KAFKA_TOPIC} -> {cfg.s3a_path(args.prefix)}/{{output,rejected}}/ ({mode}); "
           f"Spark UI http://127.0.0.1:4040", flush=True)
+    if model is not None:
+        print(_("scoring_with", version=model.version, as_of=model.meta.get("as_of", "?")[:16]), flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
@@ -89,6 +122,27 @@ def _stream(args: argparse.Namespace) -> int:
               + (f" ({', '.join(f'{k} {v:,}' for k, v in totals.rejected.most_common())})" if totals.rejected else ""),
               flush=True)
         spark.stop()
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg = services.require_services()
+    spark = pipeline.get_spark(app_name="lab-train", cfg=cfg)
+    try:
+        report = training.train(spark, root=args.prefix, cfg=cfg)
+        print(report, flush=True)
+        result = report.to_json()
+        if args.holdout_seed is not None:
+            model = pipeline.models.load(spark, report.version, root=args.prefix, cfg=cfg)
+            other = training.evaluate_on_seed(spark, model, seed=args.holdout_seed, count=args.holdout_count)
+            print(_("other_seed", **other), flush=True)
+            result["other_seed"] = other
+    finally:
+        spark.stop()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2, default=str)
+        print(_("wrote", path=args.json))
     return 0
 
 
@@ -148,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of deliberately bad messages, 0..1 (default 0)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible data")
     p.add_argument("--topic", default=None, help="topic (default: KAFKA_TOPIC)")
+    p.add_argument("--fraud-ratio", type=float, default=0.0, metavar="F",
+                   help="share of fraudulent payments, 0..1, with their chargebacks on <topic>-chargebacks "
+                        "(default 0: the messages of the earlier lessons)")
+    p.add_argument("--history-weeks", type=float, default=None, metavar="W",
+                   help="spread the --count payments over the last W weeks instead of stamping them now "
+                        "(history to train on)")
     p.set_defaults(func=_produce)
 
     p = sub.add_parser("stream", help="run the pipeline: Kafka -> Spark -> output/ and rejected/ on MinIO")
@@ -159,7 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder in the bucket to hold output/, rejected/ and checkpoint/ (default: none)")
     p.add_argument("--max-offsets-per-trigger", type=int, default=MAX_OFFSETS_PER_TRIGGER, metavar="N",
                    help="at most N Kafka messages per micro-batch (default %(default)s)")
+    p.add_argument("--score", action="store_true",
+                   help="add the newest fraud model's fraud_score and model_version to every valid row")
     p.set_defaults(func=_stream)
+
+    p = sub.add_parser("train", help="train the fraud model on labelled history, evaluate it on later data, save it")
+    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON (auc, precision, recall, "
+                                                  "model_version, ...)")
+    p.add_argument("--prefix", default="", metavar="FOLDER",
+                   help="the folder in the bucket whose output/ to learn from and models/fraud/ to save to")
+    p.add_argument("--holdout-seed", type=int, default=None, metavar="S",
+                   help="also evaluate the model on payments of another seed, after the history")
+    p.add_argument("--holdout-count", type=int, default=50_000, metavar="N",
+                   help="how many payments of that seed (default %(default)s)")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")

@@ -8,7 +8,9 @@
     s3a://LAB_BUCKET/checkpoint/rejected/    checkpoint of the "rejected" query
 
 Both apply the same deterministic transformations (lab_utils.pipeline.transform) to the same
-Kafka offsets, so every message lands in exactly one of the two folders. Spark's file sink
+Kafka offsets, so every message lands in exactly one of the two folders. With `score=True` the
+output query also applies the newest fraud model (lab_utils.pipeline.scoring.score): the same
+columns, with fraud_score and model_version filled in instead of null. Spark's file sink
 commits each batch in `_spark_metadata` together with the checkpoint, so a crash and restart
 writes nothing twice (readers must trust `_spark_metadata`: see lab_utils.clients.storage).
 Before starting, the checkpoint guards (lab_utils.pipeline.checkpoint) refuse what would
@@ -26,8 +28,10 @@ from .. import messages
 from ..clients import kafka
 from ..errors import LabError
 from . import checkpoint as _checkpoint
+from . import models
 from .failures import explain_failure
 from .progress import attach_progress
+from .scoring import score as apply_model
 from .session import get_spark
 from .transform import classify, to_output, to_rejected
 
@@ -66,6 +70,7 @@ class Pipeline:
     rejected: object
     progress: object | None = None
     keepalive: object | None = field(default=None, repr=False)  # checkpoint.KeepAlive of its locks
+    model: object | None = None  # the models.FraudModel the output query scores with, if any
 
     @property
     def queries(self) -> list:
@@ -168,7 +173,7 @@ def stop() -> int:
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
           checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None,
-          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER) -> Pipeline:
+          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER, score=False) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
@@ -178,6 +183,11 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     checkpoint_root: put the checkpoints elsewhere (the benchmark compares a local disk);
     by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
     max_offsets_per_trigger: at most this many Kafka messages per micro-batch.
+    score: True to add the newest fraud model's fraud_score and model_version to every valid row
+    (models under `<root>/models/fraud/`; errors.ModelMissing, naming the fix, when there is none),
+    or a loaded models.FraudModel. The columns are the same either way (null without a model), so
+    one checkpoint may run with and without scoring. A batch replayed after a crash is scored by
+    the model loaded at the restart, so its rows may name a newer version: still once each.
 
     Refuses (errors.PipelineRefused, naming the fix) to start what would break exactly-once:
     a checkpoint out of step with its output folder, a checkpoint another running query uses
@@ -187,6 +197,7 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     cfg = cfg or _config.load()
     spark = spark or get_spark(cfg=cfg)
     topic = topic or cfg.KAFKA_TOPIC
+    model = models.load(spark, root=root, cfg=cfg) if score is True else (score or None)
     source = kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger)
     if not available_now:
         # A live micro-batch is small (2,000 rows at 1,000 events/s) and its tasks mostly wait
@@ -197,8 +208,9 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
         # one task per partition: there the parsing is the work, and it needs every core.
         source = source.coalesce(1)
     checked = classify(source, messages.load_rates())
+    valid = to_output(checked, cfg.LAB_TIMEZONE)
     sinks = {
-        OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
+        OUTPUT_QUERY: observe_output(apply_model(valid, model) if model is not None else valid),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
     # Query names are unique per session; a test folder gets its own.
@@ -247,7 +259,7 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
             tracker.close()
         raise
     run = Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker,
-                   keepalive=_checkpoint.KeepAlive(locks))
+                   keepalive=_checkpoint.KeepAlive(locks), model=model)
     _RUNNING.append(run)
     return run
 
