@@ -16,8 +16,10 @@ from .ex02_produce import my_transaction
 from .ex03_consumer import montant_eur
 from .ex04_results import busiest_currency
 from .ex05_windows import busiest_minute
+from .ex08_scoring import choose_threshold
 from .verdict import FAIL, OK, OPTIONAL, Verdict, carry_on, not_done, placeholder, verdict
 
-__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_currency", "busiest_minute", "carry_on", "environment",
+__all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_currency", "busiest_minute", "carry_on",
+           "choose_threshold", "environment",
            "montant_eur", "my_transaction", "not_done", "placeholder", "preflight", "s3_endpoint", "topic_total",
            "verdict"]
