@@ -87,10 +87,11 @@ def _stream(args: argparse.Namespace) -> int:
     from pyspark.errors import StreamingQueryException
 
     cfg = services.require_services()
+    # Before Spark starts (and prints its own lines): a stream asked to score with no model says so in one line.
+    version = pipeline.models.require(args.prefix, cfg) if args.score else None
     spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
     try:
-        # Before any query starts: a stream asked to score with no model says so in one line.
-        model = pipeline.models.load(spark, root=args.prefix, cfg=cfg) if args.score else None
+        model = pipeline.models.load(spark, version, root=args.prefix, cfg=cfg) if args.score else None
         run = pipeline.start(spark, available_now=args.available_now, trigger_s=args.trigger, progress="lines",
                              root=args.prefix, cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger,
                              score=model)
@@ -127,6 +128,7 @@ def _stream(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     cfg = services.require_services()
+    training.require_history(args.prefix, cfg)  # one line, before Spark starts, when there is nothing to learn from
     spark = pipeline.get_spark(app_name="lab-train", cfg=cfg)
     try:
         report = training.train(spark, root=args.prefix, cfg=cfg)

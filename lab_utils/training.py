@@ -9,7 +9,7 @@ Notebook 08 runs the same steps one by one:
     ranges = split(history)                      # profile | fit | test | no label yet, by time
     fitted = fit(ranges)                         # card profiles from the profile range, then the pipeline
     test = predictions(fitted, ranges.test, scoring.card_profiles(ranges.before_test))
-    version = save(spark, fitted, ranges, metrics)   # with the card profiles of the whole history
+    version = save(spark, fitted.pipeline, ranges, figures)  # with the card profiles of the whole history
 
 The history is the valid transactions in output/ (committed files only) that carry a card_id.
 The labels are the chargebacks topic, `<KAFKA_TOPIC>-chargebacks`: what the bank learns about a
@@ -38,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import config as _config
 from . import i18n, messages
-from .clients import kafka
+from .clients import kafka, storage
 from .errors import NotEnoughHistory
 from .generator import TransactionGenerator
 from .pipeline import models, scoring
@@ -96,6 +96,14 @@ _ = i18n.catalog(__name__, {
 
 
 # --------------------------------------------------------------------------- history and labels
+
+def require_history(root: str = "", cfg: _config.LabConfig | None = None) -> None:
+    """NotEnoughHistory (one line naming the commands that make some) when `<root>/output/` has no
+    committed file yet. Asks the bucket only, so `train` can say it before starting Spark."""
+    cfg = cfg or _config.load()
+    if not storage.committed_files(f"{root}/output".lstrip("/"), cfg=cfg):
+        raise NotEnoughHistory(_("no_history", path=cfg.s3a_path(root, "output"), prefix_hint=_prefix_hint(root)))
+
 
 def read_history(spark, root: str = "", cfg: _config.LabConfig | None = None):
     """The valid transactions of `<root>/output/` that carry a card_id (committed files only).
@@ -376,17 +384,17 @@ def _arrays(labels, scores):
 
 # --------------------------------------------------------------------------- save, all at once
 
-def save(spark, fitted: Fitted, ranges: Ranges, figures: dict, root: str = "",
+def save(spark, model, ranges: Ranges, figures: dict, root: str = "",
          cfg: _config.LabConfig | None = None, extra: dict | None = None) -> str:
-    """Save the fitted model with the card profiles of the whole history (what the stream scores
-    with) and its held-out figures in model.json; returns the new version."""
+    """Save `model` (the fitted PipelineModel) with the card profiles of the whole history (what the
+    stream scores with) and its held-out `figures` (summary()) in model.json; returns the new version."""
     profiles = scoring.card_profiles(ranges.everything)
     meta = {"features": {"categorical": list(scoring.CATEGORICAL), "numeric": list(scoring.NUMERIC)},
             "threshold": figures["threshold"], "held_out": figures, "as_of": ranges.as_of.isoformat(),
             "ranges": dict(zip(("profile_from", "fit_from", "test_from", "unlabelled_from"),
                                (b.isoformat() for b in ranges.bounds))),
             **(extra or {})}
-    return models.save(spark, fitted.pipeline, profiles, meta, root=root, cfg=cfg)
+    return models.save(spark, model, profiles, meta, root=root, cfg=cfg)
 
 
 @dataclass
@@ -471,7 +479,7 @@ def train(spark, root: str = "", topic: str | None = None, cfg: _config.LabConfi
     lap("evaluate")
     report = Report(figures=figures, ranges=ranges, test=test, fitted=fitted, counts=counts)
     if save_model:
-        report.version = save(spark, fitted, ranges, figures, root=root, cfg=cfg, extra={"rows": counts})
+        report.version = save(spark, fitted.pipeline, ranges, figures, root=root, cfg=cfg, extra={"rows": counts})
         report.path = f"{models.models_path(root, cfg)}/{report.version}/"
         lap("save")
     report.seconds = time.monotonic() - t0

@@ -3,6 +3,7 @@
     wait_until(predicate, timeout=30, what="the topic to exist")   # bounded polling, no fixed sleeps
     Feeder(records, topic)                                         # produce() in a thread, keeping acks
     kill_group(proc)                                               # SIGKILL a process group, wait until gone
+    quick_model(spark, cfg, root)                                  # a fraud model in <root>/models/fraud/
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from lab_utils import producer
+from lab_utils import producer, training
 from lab_utils.config import ROOT
+from lab_utils.generator import TransactionGenerator
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "a condition"):
@@ -84,3 +86,20 @@ def kill_group(proc: subprocess.Popen) -> None:
         return True
 
     wait_until(group_gone, timeout=30, what=f"every process of group {proc.pid} to exit after SIGKILL")
+
+
+def quick_model(spark, cfg, root: str, payments: int = 6000, seed: int = 1) -> str:
+    """Train a fraud model on `payments` generated payments (two weeks ending now, 5 % fraud, the
+    pipeline's own transformations, no Kafka), save it under `<root>/models/fraud/`, return its
+    version. Few payments and iterations: tests that need a model to score with, not a good one."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime.now(timezone.utc) - timedelta(weeks=2)
+    records = TransactionGenerator(seed=seed, fraud_ratio=0.05, clock="simulated", start=start,
+                                   events_per_second=payments / timedelta(weeks=2).total_seconds()).take(payments)
+    history = training.with_labels(training.frame_from_records(spark, records, cfg.LAB_TIMEZONE),
+                                   training.labels_from_records(spark, records)).cache()
+    try:
+        return training.train(spark, root=root, cfg=cfg, history=history, max_iter=10).version
+    finally:
+        history.unpersist()

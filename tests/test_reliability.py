@@ -25,7 +25,7 @@ from lab_utils.config import ROOT
 from lab_utils.errors import DataLoss, QueryFailed, TopicRecreated
 from lab_utils.generator import TransactionGenerator
 
-from .helpers import Feeder, kill_group, lab, wait_until
+from .helpers import Feeder, kill_group, lab, quick_model, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +79,15 @@ DRIVER_MESSAGES = 100_000
 DRIVER_KILLS = 5
 
 
-def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path):
+@pytest.mark.parametrize("score", [False, True], ids=["plain", "scoring"])
+def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path, score,
+                                                                           request):
     """100,000 messages (5 % bad) produced at 2,500/s while `python -m lab_utils stream` runs;
-    the driver (Python and its JVM) is SIGKILLed mid-batch 5 times and restarted each time."""
+    the driver (Python and its JVM) is SIGKILLed mid-batch 5 times and restarted each time.
+    With scoring: card payments (2 % fraud) and `stream --score`, each life loading the model."""
     t0 = time.monotonic()
-    records = TransactionGenerator(seed=71, bad_ratio=0.05).take(DRIVER_MESSAGES)
+    version = quick_model(request.getfixturevalue("spark"), cfg, run_prefix) if score else None
+    records = TransactionGenerator(seed=71, bad_ratio=0.05, fraud_ratio=0.02 if score else 0.0).take(DRIVER_MESSAGES)
     feeder = Feeder(records, topic, rate=2500)
     out_query = (cfg.s3a_path(run_prefix, "output"), cfg.s3a_path(run_prefix, "checkpoint", "output"))
     rej_query = (cfg.s3a_path(run_prefix, "rejected"), cfg.s3a_path(run_prefix, "checkpoint", "rejected"))
@@ -101,7 +105,8 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
                 break
             before = checkpoint.progress(*out_query, cfg).committed
             driver = lab("stream", "--prefix", run_prefix, "--trigger", "0.5", "--max-offsets-per-trigger", "2000",
-                         env={"KAFKA_TOPIC": topic}, stdout=log, stderr=subprocess.STDOUT)
+                         *(["--score"] if score else []), env={"KAFKA_TOPIC": topic}, stdout=log,
+                         stderr=subprocess.STDOUT)
             try:
                 wait_until(lambda: (checkpoint.progress(*out_query, cfg).committed or -1) > (before or -1),
                            timeout=180, what=f"driver life {life} to commit a batch")
@@ -119,8 +124,8 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
         sent = feeder.join(timeout=120)
         # The last run: whatever is left, then exit 0.
         last = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--available-now", "--prefix", run_prefix,
-                               "--max-offsets-per-trigger", "50000"], cwd=ROOT, env={**os.environ, "KAFKA_TOPIC": topic},
-                              capture_output=True, text=True, timeout=600)
+                               "--max-offsets-per-trigger", "50000", *(["--score"] if score else [])], cwd=ROOT,
+                              env={**os.environ, "KAFKA_TOPIC": topic}, capture_output=True, text=True, timeout=600)
         assert last.returncode == 0, last.stderr[-3000:]
     finally:
         log.close()
@@ -128,9 +133,17 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
     assert sent.failed == 0 and sent.sent == DRIVER_MESSAGES, sent
     assert mid >= DRIVER_KILLS, f"only {mid} of {len(kills)} kills caught a batch in flight: {kills}"
     figures = assert_exactly_once(cfg, run_prefix, sent.acks, records)
+    out = storage.read_committed(f"{run_prefix}/output", columns=["card_id", "fraud_score", "model_version"], cfg=cfg)
+    if score:  # every valid row scored, by the one model there is, replays included
+        assert out.card_id.notna().all() and out.fraud_score.between(0, 1).all(), out.describe()
+        assert set(out.model_version) == {version}
+        figures["top_scores"] = [round(s, 3) for s in out.fraud_score.nlargest(3)]
+    else:
+        assert out.fraud_score.isna().all() and out.model_version.isna().all() and out.card_id.isna().all()
     leftovers = uncommitted_files(cfg, run_prefix, "output") + uncommitted_files(cfg, run_prefix, "rejected")
-    print(f"\ndriver kills: {len(kills)} ({mid} mid-batch), {figures}, uncommitted Parquet files left by the "
-          f"killed batches (ignored by read_committed): {leftovers}, {time.monotonic() - t0:.0f} s; kills: {kills}")
+    print(f"\ndriver kills{' with scoring' if score else ''}: {len(kills)} ({mid} mid-batch), {figures}, uncommitted "
+          f"Parquet files left by the killed batches (ignored by read_committed): {leftovers}, "
+          f"{time.monotonic() - t0:.0f} s; kills: {kills}")
 
 
 # --------------------------------------------------------------------------- 2. the broker

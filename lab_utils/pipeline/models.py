@@ -10,7 +10,7 @@ the same second), so the newest sorts last. `model.json` is written after everyt
 folder without it (training killed while saving) is not a model, and `newest()` skips it.
 
     save(spark, pipeline_model, profiles, meta)   # -> the new version
-    versions(), newest()                           # what is there
+    versions(), newest(), require()                # what is there (require: ModelMissing if nothing)
     load(spark)                                    # the newest as a FraudModel; ModelMissing if none
 """
 
@@ -121,6 +121,16 @@ def save(spark, pipeline_model, profiles, meta: dict, root: str = "",
     return version
 
 
+def require(root: str = "", cfg: _config.LabConfig | None = None) -> str:
+    """The newest complete version; ModelMissing (one line naming the command that trains one) when
+    there is none. Asks the bucket only, so a command can say it before starting Spark."""
+    cfg = cfg or _config.load()
+    version = newest(root, cfg)
+    if version is None:
+        raise ModelMissing(_("no_model", path=models_path(root, cfg) + "/", prefix=f" --prefix {root}" if root else ""))
+    return version
+
+
 def load(spark, version: str | None = None, root: str = "", cfg: _config.LabConfig | None = None) -> FraudModel:
     """The model `version` (default: the newest) as a FraudModel, its card profiles cached in memory.
 
@@ -129,11 +139,9 @@ def load(spark, version: str | None = None, root: str = "", cfg: _config.LabConf
     from pyspark.ml import PipelineModel
 
     cfg = cfg or _config.load()
+    version = version or require(root, cfg)
     found = versions(root, cfg)
     where = models_path(root, cfg) + "/"
-    if not found:
-        raise ModelMissing(_("no_model", path=where, prefix=f" --prefix {root}" if root else ""))
-    version = version or found[-1]
     if version not in found:
         raise ModelMissing(_("no_such_version", version=version, path=where, versions=", ".join(found)))
     path = f"{models_path(root, cfg)}/{version}"
