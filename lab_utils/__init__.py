@@ -10,7 +10,8 @@ pyproject.toml holds the import-linter contract that CI enforces):
 
     cli, demo, bench                 the commands
     lessons                          environment table, preflight, exercise checks
-    services                         the native stack: processes, broker, S3 server, reset
+    services | training              the native stack: processes, broker, S3 server, reset |
+                                     the fraud model: history, fit, held-out figures
     pipeline | producer              Spark session, transformations, queries | sending to Kafka
     generator                        simulated transactions
     clients                          Kafka and S3 clients, topics, offsets, committed files

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import config as _config
-from . import bench, demo, doctor, i18n, pipeline, services
+from . import bench, demo, doctor, i18n, pipeline, services, training
 from .clients import health
 from .errors import LabError
 from .pipeline import DEFAULT_TRIGGER_S, MAX_OFFSETS_PER_TRIGGER
@@ -52,7 +52,29 @@ _ = i18n.catalog(__name__, {
         "en": "written {written} rows to {table}, rejected {rejected}{reasons}",
         "fr": "écrites dans {table} : {written} lignes, rejetées : {rejected}{reasons}",
     },
+    "fraud_ratio": {
+        "en": "--fraud-ratio must be between 0 and 1 (0.02 = 2% fraud), got {value}",
+        "fr": "--fraud-ratio doit être entre 0 et 1 (0.02 = 2 % de fraude), reçu {value}",
+    },
+    "scoring_with": {
+        "en": "scoring every valid row with fraud model {version} (trained on history up to {as_of})",
+        "fr": "chaque ligne valide reçoit le score du modèle de fraude {version} (appris sur l'historique "
+              "jusqu'au {as_of})",
+    },
+    "other_seed": {
+        "en": "another seed ({seed}, {rows:,} payments, {frauds:,} frauds, after the history): AUC {auc:.3f}; "
+              "at the threshold {threshold:.3f}: precision {precision:.3f}, recall {recall:.3f}",
+        "fr": "une autre graine ({seed}, {rows:,} paiements, {frauds:,} fraudes, après l'historique) : AUC "
+              "{auc:.3f} ; au seuil {threshold:.3f} : précision {precision:.3f}, rappel {recall:.3f}",
+    },
+    "wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+    "score_not_lake": {
+        "en": "--score adds fraud_score to output/; the lake's tables are not scored: drop --score or --sink delta",
+        "fr": "--score ajoute fraud_score à output/ ; les tables du lac ne sont pas notées : retirez --score ou "
+              "--sink delta",
+    },
 })
+
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -85,13 +107,16 @@ def _stack(args: argparse.Namespace) -> int:
 def _produce(args: argparse.Namespace) -> int:
     if args.bad_ratio is not None and not 0 <= args.bad_ratio <= 1:
         raise LabError(_("bad_ratio", value=args.bad_ratio))
+    if not 0 <= args.fraud_ratio <= 1:
+        raise LabError(_("fraud_ratio", value=args.fraud_ratio))
     summary = produce(count=args.count, duration=args.duration, rate=args.rate or None,
                       bad_ratio=args.bad_ratio or 0.0, seed=args.seed, topic=args.topic,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr.isatty(), fraud_ratio=args.fraud_ratio,
+                      history_weeks=args.history_weeks)
     print(summary)
-    if summary.failed:
-        raise LabError(_("not_acknowledged", failed=summary.failed, sent=summary.sent,
-                         first=summary.errors[0] if summary.errors else "?"))
+    if summary.failed or summary.chargebacks_failed:
+        raise LabError(_("not_acknowledged", failed=summary.failed + summary.chargebacks_failed,
+                         sent=summary.sent + summary.chargebacks, first=summary.errors[0] if summary.errors else "?"))
     return 130 if summary.interrupted else 0
 
 
@@ -103,18 +128,31 @@ def _stream(args: argparse.Namespace) -> int:
     # Spark trace after a minute; start() then refuses a checkpoint in use before creating the session.
     cfg = health.require_ready(topic=None)
     lake = args.sink == "delta"
+    if lake and args.score:
+        raise LabError(_("score_not_lake"))
+    # Before Spark starts (and prints its own lines): a stream asked to score with no model says so in one line.
+    if args.score:
+        pipeline.models.require(args.prefix, cfg)
     options = dict(available_now=args.available_now, trigger_s=args.trigger, progress="lines", root=args.prefix,
                    cfg=cfg, max_offsets_per_trigger=args.max_offsets_per_trigger)
     if lake:
         spark = pipeline.get_spark(app_name="lab-stream", cfg=cfg)
-        run = pipeline.start_lake(spark, **options)
+        try:
+            run = pipeline.start_lake(spark, **options)
+        except BaseException:
+            spark.stop()
+            raise
+        model = None
     else:
-        run = pipeline.start(app_name="lab-stream", **options)
-        spark = run.spark
+        # start() creates the session only once its checks passed, and loads the newest model in it.
+        run = pipeline.start(app_name="lab-stream", score=bool(args.score), **options)
+        spark, model = run.spark, run.model
     mode = _("mode_available_now") if args.available_now else _("mode_trigger", seconds=f"{args.trigger:g}")
     where = "lake/{bronze,silver,gold}/ (Delta)" if lake else "{output,rejected}/"
     print(_("streaming", topic=cfg.KAFKA_TOPIC, target=cfg.s3a_path(args.prefix), where=where, mode=mode,
             ui=spark.sparkContext.uiWebUrl), flush=True)
+    if model is not None:
+        print(_("scoring_with", version=model.version, as_of=model.meta.get("as_of", "?")[:16]), flush=True)
     try:
         # Short waits, so Ctrl-C is handled between them rather than inside a JVM call.
         while any(q.isActive for q in run.queries):
@@ -166,6 +204,28 @@ def _lake(args: argparse.Namespace) -> int:
         print(pipeline.lake.format_files(after, before=before))
     finally:
         spark.stop()
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg = services.require_services()
+    training.require_history(args.prefix, cfg)  # one line, before Spark starts, when there is nothing to learn from
+    spark = pipeline.get_spark(app_name="lab-train", cfg=cfg)
+    try:
+        report = training.train(spark, root=args.prefix, cfg=cfg)
+        print(report, flush=True)
+        result = report.to_json()
+        if args.holdout_seed is not None:
+            model = pipeline.models.load(spark, report.version, root=args.prefix, cfg=cfg)
+            other = training.evaluate_on_seed(spark, model, seed=args.holdout_seed, count=args.holdout_count)
+            print(_("other_seed", **other), flush=True)
+            result["other_seed"] = other
+    finally:
+        spark.stop()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2, default=str)
+        print(_("wrote", path=args.json))
     return 0
 
 
@@ -246,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of deliberately bad messages, 0..1 (default 0)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible data")
     p.add_argument("--topic", default=None, help="topic (default: KAFKA_TOPIC)")
+    p.add_argument("--fraud-ratio", type=float, default=0.0, metavar="F",
+                   help="share of fraudulent payments, 0..1, with their chargebacks on <topic>-chargebacks "
+                        "(default 0: the messages of the earlier lessons)")
+    p.add_argument("--history-weeks", type=float, default=None, metavar="W",
+                   help="spread the --count payments over the last W weeks instead of stamping them now "
+                        "(history to train on)")
     p.set_defaults(func=_produce)
 
     p = sub.add_parser("stream", help="run the pipeline: Kafka -> Spark -> output/ and rejected/ on MinIO")
@@ -260,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sink", choices=["parquet", "delta"], default="parquet",
                    help="parquet: output/ and rejected/ (two queries, the default); delta: the lake's Delta tables "
                         "lake/{bronze,silver,gold} in one pass")
+    p.add_argument("--score", action="store_true",
+                   help="add the newest fraud model's fraud_score and model_version to every valid row (parquet sink)")
     p.set_defaults(func=_stream)
 
     p = sub.add_parser("lake", help="the lake's Delta tables: status, OPTIMIZE (compaction), VACUUM")
@@ -270,6 +338,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="vacuum: only count the files it would delete")
     p.add_argument("--prefix", default="", metavar="FOLDER", help="the folder in the bucket that holds lake/")
     p.set_defaults(func=_lake)
+
+    p = sub.add_parser("train", help="train the fraud model on labelled history, evaluate it on later data, save it")
+    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON (auc, precision, recall, "
+                                                  "model_version, ...)")
+    p.add_argument("--prefix", default="", metavar="FOLDER",
+                   help="the folder in the bucket whose output/ to learn from and models/fraud/ to save to")
+    p.add_argument("--holdout-seed", type=int, default=None, metavar="S",
+                   help="also evaluate the model on payments of another seed, after the history")
+    p.add_argument("--holdout-count", type=int, default=50_000, metavar="N",
+                   help="how many payments of that seed (default %(default)s)")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("bench", help="the performance benchmark (figures, not pass/fail)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")

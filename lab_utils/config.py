@@ -262,6 +262,12 @@ class LabConfig:
         """An address such as KAFKA_METRICS_ADDRESS ("127.0.0.1:9404") as (host, port)."""
         return host_ports(address)[0]
 
+    def chargebacks_topic(self, topic: str | None = None) -> str:
+        """Where the labels of `topic`'s payments arrive (default KAFKA_TOPIC): `<topic>-chargebacks`.
+
+        Derived, not a setting of its own, so that every topic (a test's too) has its own."""
+        return f"{topic or self.KAFKA_TOPIC}-chargebacks"
+
     def s3a_path(self, *parts: str) -> str:
         """`s3a://LAB_BUCKET/<parts>` for Spark."""
         return "/".join([f"s3a://{self.LAB_BUCKET}", *[p.strip("/") for p in parts if p.strip("/")]])

@@ -72,3 +72,11 @@ class DataLoss(QueryFailed):
 
 class PromQLError(LabError):
     """Prometheus refused a PromQL query (a syntax error, an unknown function or metric type)."""
+
+
+class ModelMissing(LabError):
+    """No fraud model to score with (none trained yet, or not the version asked for)."""
+
+
+class NotEnoughHistory(LabError):
+    """Training found too little labelled history to fit and evaluate a model honestly."""

@@ -28,18 +28,29 @@ What the data looks like:
 
 Same seed, same records (with clock="simulated", the same bytes). The valid transactions do
 not depend on `bad_ratio`: a bad record is a valid one, corrupted.
+
+Labelled fraud (notebook 08), with `fraud_ratio` > 0: the transactions come from a fixed
+population of CARD_COUNT cards, each with its habits (home country and currency, spending level,
+favourite categories and channels), and every message carries its `card_id`. That share of them
+is fraud, following one of FRAUD_PATTERNS. The label is never in the message: a fraudulent
+record carries a `Chargeback` (`record.chargeback`), what the bank learns 1 to 7 days later,
+which the producer sends to its own topic. With `fraud_ratio` 0 (the default) nothing changes:
+the same records, byte for byte, as before fraud existed.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import json
 import math
 import random
 import time
+from bisect import bisect
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import islice
+from itertools import accumulate, islice
 from statistics import NormalDist
 from typing import Iterator, Literal
 
@@ -75,6 +86,38 @@ NORMALISED_SHARE = 0.02
 VALID_KINDS = ("valid", "lowercase_currency", "padded_currency", "no_offset_timestamp")
 
 DEFAULT_SIMULATED_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# --- Labelled fraud (fraud_ratio > 0): cards with habits, and the ways fraud breaks them ----
+
+# The bank's cards: one population whatever the seed (another seed is another stretch of the
+# same cards' payments), so the card profiles a model learned still hold on another seed's data.
+CARD_COUNT = 1_000
+CARD_POPULATION_SEED = "lab-cards-1"
+CARD_LEVEL_SIGMA = 0.5    # cards spend at different levels: log-normal around 1
+CARD_AMOUNT_SIGMA = 0.6   # one card's amounts in one category, around its level (log scale)
+ABROAD_SHARE = 0.03       # legitimate payments abroad: holidays, a foreign web shop
+# Honest payments that look like fraud, so that no single rule is enough: small online payments
+# (an app, a subscription: what card testing hides among) and the big purchase of the year (a
+# laptop, a flight: what an amount spike looks like).
+MICRO_PAYMENT_SHARE = 0.015
+BIG_PURCHASE_SHARE = 0.005
+# kind of fraud -> what it looks like (notebook 08 shows examples of each).
+FRAUD_PATTERNS = {
+    "card_testing": "a burst of 3 to 8 small online payments (0.50 to 4 EUR) on one card, a few "
+                    "payments apart: a stolen card number being tried before it is used",
+    "amount_spike": "one payment 6 to 25 times what the card usually spends in that category "
+                    "(electronics, travel, fashion), mostly online",
+    "foreign_night": "1 to 3 payments in shops of a country that is not the card's, between 23:00 "
+                     "and 05:00 UTC: a cloned card, while its owner sleeps",
+}
+NIGHT_HOURS_UTC = frozenset((23, 0, 1, 2, 3, 4))
+# Which pattern a new fraud follows, by day and by night (UTC).
+PATTERN_WEIGHTS = {False: {"card_testing": 50, "amount_spike": 50},
+                   True: {"card_testing": 25, "amount_spike": 25, "foreign_night": 50}}
+# Payments per fraud: (fewest, most), drawn uniformly.
+PATTERN_SIZES = {"card_testing": (3, 8), "amount_spike": (1, 1), "foreign_night": (1, 3)}
+# A chargeback (the label) reaches the bank this many days after its payment, uniformly.
+CHARGEBACK_DELAY_DAYS = (1.0, 7.0)
 
 # --- What bad records look like: kind -> the reason(s) the pipeline must reject them with --
 
@@ -149,6 +192,30 @@ def _offset_seconds(suffix: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Chargeback:
+    """What the bank learns later about a fraudulent payment: the label, never in the message.
+
+    transaction_id: the generator's id of the payment (its Kafka key).
+    card_id: the card it was made with.
+    fraud_type: which of FRAUD_PATTERNS it followed.
+    transaction_time, reported_at: UTC instants (ISO 8601 text) of the payment and of the
+        chargeback, CHARGEBACK_DELAY_DAYS later.
+    """
+
+    transaction_id: int
+    card_id: str
+    fraud_type: str
+    transaction_time: str
+    reported_at: str
+
+    def message(self) -> tuple[bytes, bytes]:
+        """(key, value) of the chargeback's Kafka message: the transaction id, and this as JSON."""
+        return str(self.transaction_id).encode(), json.dumps({
+            "transaction_id": self.transaction_id, "card_id": self.card_id, "fraud_type": self.fraud_type,
+            "transaction_time": self.transaction_time, "reported_at": self.reported_at}).encode()
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One Kafka message to send, and what the pipeline must do with it.
 
@@ -158,6 +225,7 @@ class Record:
         has no valid one (unreadable message, id missing, null, 12.0, "12", <= 0).
     kind: the class of input (VALID_KINDS or a key of BAD_KINDS).
     expected: "accept", or the reason code the pipeline must reject the message with.
+    chargeback: for a fraudulent payment (only with fraud_ratio > 0), its label; else None.
     """
 
     key: bytes | None
@@ -165,19 +233,35 @@ class Record:
     transaction_id: int | None
     kind: str
     expected: str
+    chargeback: Chargeback | None = None
+
+    @property
+    def fraud(self) -> str | None:
+        """The fraud pattern this payment followed, or None for an honest one."""
+        return None if self.chargeback is None else self.chargeback.fraud_type
+
+    def __getattr__(self, name: str):
+        # Only reached when a slot was never set: the hot loop of fraud-free records leaves
+        # `chargeback` unset (one slot fewer to set per record, a quarter of the generator's
+        # time in a same-run measurement), and an unset chargeback is no chargeback.
+        if name == "chargeback":
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
-def _record_maker():
+def _record_maker(labelled: bool = False):
     """A function that makes the same object as Record(...), at about half the cost.
 
     A frozen dataclass's __init__ sets each field through object.__setattr__, which made it a
     fifth of a record's cost in the generator's hot loop. Setting the slots through their
     descriptors is cheaper and gives an equal, still frozen Record (tests/test_generator.py
-    checks both).
+    checks both). `labelled`: also set `chargeback` (the card world); otherwise it stays unset,
+    which reads as None.
     """
     new = object.__new__
-    set_key, set_value, set_id, set_kind, set_expected = (
-        getattr(Record, name).__set__ for name in ("key", "value", "transaction_id", "kind", "expected"))
+    set_key, set_value, set_id, set_kind, set_expected, set_chargeback = (
+        getattr(Record, name).__set__
+        for name in ("key", "value", "transaction_id", "kind", "expected", "chargeback"))
 
     def make(key: bytes | None, value: bytes | None, transaction_id: int | None, kind: str, expected: str) -> Record:
         record = new(Record)
@@ -188,10 +272,67 @@ def _record_maker():
         set_expected(record, expected)
         return record
 
-    return make
+    def make_labelled(key: bytes | None, value: bytes | None, transaction_id: int | None, kind: str,
+                      expected: str, chargeback: Chargeback | None) -> Record:
+        record = make(key, value, transaction_id, kind, expected)
+        set_chargeback(record, chargeback)
+        return record
+
+    return make_labelled if labelled else make
 
 
 _make_record = _record_maker()
+_make_labelled_record = _record_maker(labelled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One card of the population and its habits.
+
+    card_id: "C00001" ... ; currency, country: where it lives (it pays there, mostly);
+    level: its spending level (its amounts are the category's median times this);
+    category_cum, channel_cum: cumulative weights over CATEGORIES and CHANNELS (its habits);
+    activity: how often it pays, relative to the others.
+    """
+
+    card_id: str
+    currency: str
+    country: str
+    level: float
+    category_cum: tuple[float, ...]
+    channel_cum: tuple[float, ...]
+    activity: float
+
+
+@functools.lru_cache(maxsize=None)
+def card_population() -> tuple[Card, ...]:
+    """The bank's CARD_COUNT cards, the same for every seed (built once from CARD_POPULATION_SEED)."""
+    rng = random.Random(CARD_POPULATION_SEED)
+    rates = messages.load_rates()
+    currencies = [c for c in CURRENCY_WEIGHTS if c in rates]
+    cards = []
+    for i in range(CARD_COUNT):
+        currency = rng.choices(currencies, [CURRENCY_WEIGHTS[c] for c in currencies])[0]
+        countries = COUNTRIES.get(currency, {"XX": 1})
+        country = rng.choices(list(countries), list(countries.values()))[0]
+        categories = [share * math.exp(0.5 * rng.gauss(0, 1)) for share, _ in CATEGORIES.values()]
+        channels = [weight * math.exp(0.8 * rng.gauss(0, 1)) for weight in CHANNELS.values()]
+        cards.append(Card(f"C{i + 1:05d}", currency, country, math.exp(CARD_LEVEL_SIGMA * rng.gauss(0, 1)),
+                          tuple(accumulate(categories)), tuple(accumulate(channels)),
+                          math.exp(0.7 * rng.gauss(0, 1))))
+    return tuple(cards)
+
+
+def _country_currencies(rates: dict[str, float]) -> dict[str, str]:
+    """Every country of COUNTRIES whose currency has a rate -> that currency."""
+    return {country: currency for currency, countries in COUNTRIES.items() if currency in rates
+            for country in countries}
+
+
+def _iso_utc(epoch_ms: int) -> str:
+    """"YYYY-MM-DDTHH:MM:SS.mmmZ" of a UTC epoch millisecond."""
+    second, millis = divmod(epoch_ms, 1000)
+    return f"{_second_text(second)}.{millis:03d}Z"
 
 
 class TransactionGenerator:
@@ -203,13 +344,18 @@ class TransactionGenerator:
     clock: "wall" stamps each record with the time it is generated (UTC);
         "simulated" starts at `start` (default 2026-01-01T00:00Z; naive means UTC) and moves
         on by 1/events_per_second on average per record, with jitter.
+    fraud_ratio: share of fraudulent payments, in [0, 1]. Above 0, payments come from the card
+        population (messages carry `card_id`) and fraudulent records carry a `chargeback`;
+        at 0, the records are exactly those of the lab before fraud existed.
     """
 
     def __init__(self, seed: int = 0, bad_ratio: float = 0.0, start_id: int = 1,
                  clock: Literal["wall", "simulated"] = "wall", start: datetime | None = None,
-                 events_per_second: float = 100.0) -> None:
+                 events_per_second: float = 100.0, fraud_ratio: float = 0.0) -> None:
         if not (isinstance(bad_ratio, (int, float)) and 0.0 <= bad_ratio <= 1.0):
             raise ValueError(f"bad_ratio must be a fraction between 0 and 1 (0.05 = 5% bad records), got {bad_ratio!r}")
+        if not (isinstance(fraud_ratio, (int, float)) and 0.0 <= fraud_ratio <= 1.0):
+            raise ValueError(f"fraud_ratio must be a fraction between 0 and 1 (0.02 = 2% fraud), got {fraud_ratio!r}")
         if not (isinstance(start_id, int) and 1 <= start_id <= messages.MAX_TRANSACTION_ID):
             raise ValueError(f"start_id must be a positive integer (transaction ids are > 0), got {start_id!r}")
         if clock not in ("wall", "simulated"):
@@ -229,7 +375,9 @@ class TransactionGenerator:
         self.clock = clock
         self.start = start
         self.events_per_second = float(events_per_second)
-        self._stream = self._generate()
+        self.fraud_ratio = float(fraud_ratio)
+        # Fraud off: the original loop, untouched, so existing seeds give the same bytes.
+        self._stream = self._generate_cards() if self.fraud_ratio > 0 else self._generate()
 
     def __iter__(self) -> TransactionGenerator:
         return self
@@ -333,6 +481,146 @@ class TransactionGenerator:
                                    f'"timestamp": "{prefix}{millis_text[millis]}{suffix}", {extras}}}').encode(),
                                   transaction_id, kind, "accept")
             transaction_id += 1
+
+
+    def _generate_cards(self) -> Iterator[Record]:
+        # The card world: slower than _generate (a few random draws per record instead of one
+        # table lookup), written for reading; still well above the rates the lab streams at.
+        rates = messages.load_rates()
+        cards = card_population()
+        activity = tuple(accumulate(card.activity for card in cards))
+        currency_of = _country_currencies(rates)
+        destinations = {country: CURRENCY_WEIGHTS.get(currency, 1) * COUNTRIES[currency][country]
+                        / sum(COUNTRIES[currency].values()) for country, currency in currency_of.items()}
+        destination_names, destination_cum = tuple(destinations), tuple(accumulate(destinations.values()))
+        category_names = tuple(CATEGORIES)
+        medians = {name: median for name, (_, median) in CATEGORIES.items()}
+        channel_names = tuple(CHANNELS)
+        each = NORMALISED_SHARE / 3
+        forms = {(_offset_seconds(suffix), suffix, "valid"): (1 - NORMALISED_SHARE) * w
+                 for suffix, w in TIMESTAMP_OFFSETS.items()}
+        forms[(0, "+00:00", "lowercase_currency")] = each * sum(TIMESTAMP_OFFSETS.values())
+        forms[(0, "+00:00", "padded_currency")] = each * sum(TIMESTAMP_OFFSETS.values())
+        forms[(0, "", "no_offset_timestamp")] = each * sum(TIMESTAMP_OFFSETS.values())
+        form_table = _weighted_table(forms, bits=10)
+
+        rng = random.Random(f"cards-{self.seed}")
+        rand, randint, uniform, gauss = rng.random, rng.randint, rng.uniform, rng.gauss
+        bad_rng = random.Random(f"bad-{self.seed}")
+        bad_random = bad_rng.random
+        bad_kinds = tuple(BAD_KINDS)
+        # A fraud of n payments takes n records; start one with the probability that makes
+        # `fraud_ratio` of all records fraudulent, given the mean size of the patterns that
+        # can start at that hour (and that records already promised to a fraud start none).
+        ratio = self.fraud_ratio
+        start_odds = {}
+        for night, weights in PATTERN_WEIGHTS.items():
+            mean = sum(w * sum(PATTERN_SIZES[p]) / 2 for p, w in weights.items()) / sum(weights.values())
+            start_odds[night] = ratio / (mean - ratio * (mean - 1))
+        patterns = {night: (tuple(w), tuple(accumulate(w.values()))) for night, w in PATTERN_WEIGHTS.items()}
+        pending: list = []  # (record index due, order of promise, fraudulent payment)
+        promised = itertools.count()
+        simulated = self.clock == "simulated"
+        if simulated:
+            clock_ms = float((self.start - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1))
+        step_ms = 1000.0 / self.events_per_second
+        time_ns = time.time_ns
+        delay_ms = tuple(d * 86_400_000 for d in CHARGEBACK_DELAY_DAYS)
+
+        def choose(names, cumulative):
+            return names[bisect(cumulative, rand() * cumulative[-1])]
+
+        def abroad(card: Card) -> str:
+            while True:
+                country = choose(destination_names, destination_cum)
+                if country != card.country:
+                    return country
+
+        def fraud(pattern: str) -> list[tuple]:
+            """The payments of one fraud: (card, category, channel, country, amount in EUR, pattern)."""
+            card = cards[int(rand() * len(cards))]  # a stolen card is anyone's
+            n = randint(*PATTERN_SIZES[pattern])
+            if pattern == "card_testing":
+                category = ("entertainment", "fashion", "electronics")[randint(0, 2)]
+                country = card.country if rand() < 0.5 else abroad(card)
+                return [(card, category, "online", country, round(uniform(0.5, 4.0), 2), pattern) for _ in range(n)]
+            if pattern == "amount_spike":
+                category = ("electronics", "travel", "fashion")[min(2, int(rand() * 3))]
+                channel = "online" if rand() < 0.6 else "card_present"
+                country = card.country if rand() < 0.85 else abroad(card)
+                return [(card, category, channel, country,
+                         medians[category] * card.level * uniform(6.0, 25.0), pattern)]
+            country = abroad(card)
+            payments = []
+            for _ in range(n):
+                category = ("electronics", "fashion", "fuel", "grocery")[randint(0, 3)]
+                payments.append((card, category, "card_present" if rand() < 0.7 else "contactless", country,
+                                 medians[category] * card.level * uniform(1.5, 5.0), pattern))
+            return payments
+
+        index = 0
+        transaction_id = self.start_id
+        while True:
+            if simulated:
+                now_ms = int(clock_ms)
+                clock_ms += step_ms * (0.5 + rand())
+            else:
+                now_ms = time_ns() // 1_000_000
+            if pending and pending[0][0] <= index:
+                card, category, channel, country, amount_eur, pattern = heapq.heappop(pending)[2]
+            else:
+                night = (now_ms // 3_600_000) % 24 in NIGHT_HOURS_UTC
+                if rand() < start_odds[night]:
+                    pattern = choose(*patterns[night])
+                    payments = fraud(pattern)
+                    card, category, channel, country, amount_eur, pattern = payments[0]
+                    due = index
+                    for later in payments[1:]:  # card testing: a few records apart; cloned card: minutes
+                        due += randint(1, 4) if pattern == "card_testing" else randint(5, 30)
+                        heapq.heappush(pending, (due, next(promised), later))
+                else:
+                    pattern = None
+                    card = cards[bisect(activity, rand() * activity[-1])]
+                    category = choose(category_names, card.category_cum)
+                    channel = choose(channel_names, card.channel_cum)
+                    country = abroad(card) if rand() < ABROAD_SHARE else card.country
+                    amount_eur = medians[category] * card.level * math.exp(CARD_AMOUNT_SIGMA * gauss(0.0, 1.0))
+                    look_alike = rand()
+                    if look_alike < MICRO_PAYMENT_SHARE:
+                        category, channel, amount_eur = "entertainment", "online", uniform(0.99, 4.99)
+                    elif look_alike < MICRO_PAYMENT_SHARE + BIG_PURCHASE_SHARE:
+                        category = ("electronics", "travel", "fashion")[min(2, int(rand() * 3))]
+                        amount_eur = medians[category] * card.level * uniform(5.0, 20.0)
+            currency = currency_of[country]
+            if currency in ZERO_DECIMAL_CURRENCIES:
+                amount = f"{max(1.0, amount_eur / rates[currency]):.0f}"
+            else:
+                amount = f"{max(0.01, amount_eur / rates[currency]):.2f}"
+            offset, suffix, kind = form_table[int(rand() * 1024)]
+            devise = currency
+            if kind == "lowercase_currency":
+                devise = currency.lower()
+            elif kind == "padded_currency":
+                devise = (" ", "  ")[int(rand() * 2)] + currency + (" ", "")[int(rand() * 2)]
+            second, millis = divmod(now_ms, 1000)
+            timestamp = f"{_second_text(second + offset)}.{millis:03d}{suffix}"
+            extras = (f'"card_id": "{card.card_id}", "merchant_category": "{category}", "country": "{country}", '
+                      f'"channel": "{channel}"')
+            label = None if pattern is None else Chargeback(
+                transaction_id, card.card_id, pattern, _iso_utc(now_ms), _iso_utc(now_ms + int(uniform(*delay_ms))))
+            id_text = str(transaction_id)
+            if bad_random() < self.bad_ratio:
+                bad_kind = bad_kinds[int(bad_random() * len(bad_kinds))]
+                value, good_id, expected = _corrupt(bad_kind, bad_rng, transaction_id, id_text, amount, devise,
+                                                    timestamp, second, millis, extras)
+                yield _make_labelled_record(id_text.encode(), value, good_id, bad_kind, expected, label)
+            else:
+                yield _make_labelled_record(id_text.encode(),
+                                   (f'{{"transaction_id": {id_text}, "montant": {amount}, "devise": "{devise}", '
+                                    f'"timestamp": "{timestamp}", {extras}}}').encode(),
+                                   transaction_id, kind, "accept", label)
+            transaction_id += 1
+            index += 1
 
 
 # --- Bad records: a valid message, corrupted. Slow path, so written for reading. ------------

@@ -65,6 +65,9 @@ from . import config, i18n
 from .errors import ConfigError
 
 FIELDS = ("transaction_id", "montant", "devise", "timestamp")
+# Optional fields the pipeline keeps when a message has them (docs/contract.md: output/ columns,
+# null when absent): where and how the card paid. The fraud model of notebook 08 learns from them.
+DETAILS = ("card_id", "merchant_category", "country", "channel")
 
 ACCEPT = "accept"
 

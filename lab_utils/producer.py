@@ -25,6 +25,12 @@ With LAB_MONITORING=true, a producer exports what it sends to Prometheus while i
 (PRODUCER_METRICS_ADDRESS, prometheus-client): lab_producer_messages_sent_total{topic},
 lab_producer_messages_failed_total{topic} and lab_producer_bad_messages_total{topic,kind}.
 With monitoring off, prometheus-client is not even imported.
+
+Labelled fraud (notebook 08): `produce(fraud_ratio=0.02)` sends payments of the generator's card
+population, 2 % of them fraudulent, and for each fraudulent one its chargeback (the label) to the
+topic `<topic>-chargebacks` (config.chargebacks_topic), never inside the payment's message.
+`history_weeks=4` spreads the payments' timestamps over the last 4 weeks (a simulated clock that
+ends now) instead of stamping them now: history to train on, whose older chargebacks are already in.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from . import config as _config
 from . import i18n
@@ -80,6 +87,21 @@ _ = i18n.catalog(__name__, {
     "summary_interrupted": {"en": "; interrupted", "fr": " ; interrompu"},
     "summary_bad": {"en": "bad on purpose: {bad} ({kinds})", "fr": "volontairement invalides : {bad} ({kinds})"},
     "summary_error": {"en": "delivery error: {error}", "fr": "erreur de livraison : {error}"},
+    "summary_fraud": {
+        "en": "fraud: {frauds} ({kinds}); chargebacks sent to {topic} {chargebacks}, failed {failed}",
+        "fr": "fraudes : {frauds} ({kinds}) ; rétrofacturations envoyées vers {topic} : {chargebacks}, "
+              "en échec : {failed}",
+    },
+    "history_needs_count": {
+        "en": "history_weeks spreads a given count of payments over past weeks: pass count= (and neither "
+              "duration= nor rate=), e.g. count=200000, history_weeks=4",
+        "fr": "history_weeks répartit un nombre donné de paiements sur les semaines passées : passez count= "
+              "(et ni duration= ni rate=), par exemple count=200000, history_weeks=4",
+    },
+    "history_weeks_range": {
+        "en": "history_weeks must be between 0 and 520 (ten years), got {weeks}",
+        "fr": "history_weeks doit être compris entre 0 et 520 (dix ans), reçu {weeks}",
+    },
     "bad_engine": {
         "en": "engine must be one of {engines}, got {engine}",
         "fr": "engine doit valoir l'un de ces moteurs : {engines} (reçu {engine})",
@@ -119,6 +141,10 @@ class ProduceSummary:
     last_id: int | None = None
     interrupted: bool = False
     bad_by_kind: Counter = field(default_factory=Counter)
+    fraud_by_type: Counter = field(default_factory=Counter)
+    # Chargebacks sent to `<topic>-chargebacks` (one per fraudulent payment), and how many Kafka refused.
+    chargebacks: int = 0
+    chargebacks_failed: int = 0
     errors: list[str] = field(default_factory=list)
     # With produce(record_acks=True): (key, partition, offset) of every message Kafka acknowledged.
     acks: list[tuple[bytes | None, int, int]] = field(default_factory=list)
@@ -143,6 +169,11 @@ class ProduceSummary:
         if self.bad:
             kinds = ", ".join(f"{kind} {n(count)}" for kind, count in sorted(self.bad_by_kind.items()))
             lines.append(_("summary_bad", bad=n(self.bad), kinds=kinds))
+        if self.fraud_by_type:
+            kinds = ", ".join(f"{kind} {n(count)}" for kind, count in sorted(self.fraud_by_type.items()))
+            lines.append(_("summary_fraud", frauds=n(sum(self.fraud_by_type.values())), kinds=kinds,
+                           topic=f"{self.topic}-chargebacks", chargebacks=n(self.chargebacks),
+                           failed=n(self.chargebacks_failed)))
         for err in self.errors:
             lines.append(_("summary_error", error=err))
         return "\n".join(lines)
@@ -278,16 +309,19 @@ class _KafkaPythonSender:
         self._on_ack = on_ack
         self._cfg = cfg
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes | None, on_error=None, track: bool = True) -> None:
+        """Send one message; its failure goes to `on_error` (default: the sender's); `track=False`
+        keeps it out of the acknowledgements recorded (a chargeback is not a payment)."""
+        on_error = on_error or self._on_error
         try:
             future = self._producer.send(topic, key=key, value=value)
         except self._timeout as e:  # the client could not reach the broker for max_block_ms
             raise ServiceDown(f"{kafka.kafka_down_message(self._cfg)} ({e})") from e
         except self._errors as e:  # e.g. MessageSizeTooLargeError: this message only
-            self._on_error(e)
+            on_error(e)
             return
-        future.add_errback(self._on_error)
-        if self._on_ack is not None:
+        future.add_errback(on_error)
+        if self._on_ack is not None and track:
             future.add_callback(lambda meta, key=key: self._on_ack(key, meta.partition, meta.offset))
 
     def flush(self, timeout: float) -> int:
@@ -317,15 +351,25 @@ class _ConfluentSender:
         elif self._on_ack is not None:
             self._on_ack(msg.key(), msg.partition(), msg.offset())
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes | None, on_error=None, track: bool = True) -> None:
+        """Send one message (see _KafkaPythonSender.send for `on_error` and `track`)."""
+        delivered = self._delivered
+        if on_error is not None or not track:
+            failed = on_error or self._on_error
+
+            def delivered(err, msg):
+                if err is not None:
+                    failed(self._exception(err))
+                elif track and self._on_ack is not None:
+                    self._on_ack(msg.key(), msg.partition(), msg.offset())
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=self._delivered)
+                self._producer.produce(topic, value, key, on_delivery=delivered)
                 break
             except BufferError:  # local queue full: serve delivery reports, which frees room
                 self._producer.poll(0.05)
             except self._exception as e:  # e.g. message larger than message.max.bytes
-                self._on_error(e)
+                (on_error or self._on_error)(e)
                 return
         self._since_poll += 1
         if self._since_poll >= 1000:
@@ -343,7 +387,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
             bad_ratio: float = 0.0, seed: int | None = None, topic: str | None = None,
             start_id: int | None = None, progress: bool = True, records=None,
             engine: str = "confluent", cfg: _config.LabConfig | None = None, producer=None,
-            record_acks: bool = False) -> ProduceSummary:
+            record_acks: bool = False, fraud_ratio: float = 0.0,
+            history_weeks: float | None = None) -> ProduceSummary:
     """Send transactions to Kafka and return a summary.
 
     count / duration: how many, or for how long (seconds); with neither, 1,000.
@@ -355,7 +400,10 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     engine: "confluent" (librdkafka, the fast bulk path) or "kafka-python";
     producer: an existing kafka-python KafkaProducer to send with (engine kafka-python).
     record_acks: keep (key, partition, offset) of every acknowledged message in `summary.acks`
-    (the reliability tests compare the pipeline's output with it).
+    (the reliability tests compare the pipeline's output with it; chargebacks are not in it).
+    fraud_ratio: share of fraudulent payments (cards, chargebacks: see the module's docstring).
+    history_weeks: spread the `count` payments over the last that many weeks instead of now.
+    Whatever `records` hold, each one's chargeback (if any) goes to `<topic>-chargebacks`.
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
@@ -363,6 +411,11 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
         engine = "kafka-python"
     if engine not in ENGINES:
         raise LabError(_("bad_engine", engines=", ".join(ENGINES), engine=repr(engine)))
+    if history_weeks is not None:
+        if count is None or duration is not None or rate:
+            raise LabError(_("history_needs_count"))
+        if not 0 < history_weeks <= 520:
+            raise LabError(_("history_weeks_range", weeks=history_weeks))
     if count is None and duration is None:
         count = 1000
     if count is not None and count < 0:
@@ -376,7 +429,20 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     if records is None:
         if start_id is None:
             start_id = last_transaction_id(topic, cfg) + 1
-        records = TransactionGenerator(seed=0 if seed is None else seed, bad_ratio=bad_ratio, start_id=start_id)
+        try:
+            if history_weeks is not None and count:
+                span = timedelta(weeks=history_weeks)
+                records = TransactionGenerator(
+                    seed=0 if seed is None else seed, bad_ratio=bad_ratio, start_id=start_id,
+                    fraud_ratio=fraud_ratio, clock="simulated", start=datetime.now(timezone.utc) - span,
+                    events_per_second=count / span.total_seconds())
+            else:
+                records = TransactionGenerator(seed=0 if seed is None else seed, bad_ratio=bad_ratio,
+                                               start_id=start_id, fraud_ratio=fraud_ratio)
+        except ValueError as e:  # a ratio out of [0, 1]: say it in one line
+            raise LabError(str(e)) from e
+    chargebacks = cfg.chargebacks_topic(topic)
+    chargebacks_ready = False
 
     summary = ProduceSummary(topic=topic)
     lock = threading.Lock()
@@ -390,6 +456,12 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     def on_ack(key, partition: int, offset: int) -> None:
         with lock:
             summary.acks.append((key, partition, offset))
+
+    def on_chargeback_error(exc: Exception) -> None:
+        with lock:
+            summary.chargebacks_failed += 1
+            if len(summary.errors) < 5:
+                summary.errors.append(f"chargeback {type(exc).__name__}: {exc}")
 
     ack = on_ack if record_acks else None
     sender = (_ConfluentSender(cfg, on_error, ack) if engine == "confluent"
@@ -419,6 +491,13 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
             last = record
             if record.expected != "accept":
                 summary.bad_by_kind[record.kind] += 1
+            if record.chargeback is not None:  # the label, on its own topic, never in the payment
+                if not chargebacks_ready:
+                    kafka.ensure_topic(cfg, chargebacks)
+                    chargebacks_ready = True
+                sender.send(chargebacks, *record.chargeback.message(), on_error=on_chargeback_error, track=False)
+                summary.chargebacks += 1
+                summary.fraud_by_type[record.chargeback.fraud_type] += 1
             pending_bar += 1
             if pending_bar >= 2000 and bar is not None:
                 bar.update(pending_bar)

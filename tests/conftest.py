@@ -66,11 +66,12 @@ def spark(lab_cfg):
 
 @pytest.fixture
 def topic(cfg):
-    """Yields the name of a fresh 3-partition topic for this test. Deletes the topic afterwards."""
+    """Yields the name of a fresh 3-partition topic for this test. Deletes the topic afterwards,
+    and its chargebacks topic if the test produced fraud."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     kafka.ensure_topic(cfg, name)
     yield name
-    kafka.delete_topics(cfg, [name])
+    kafka.delete_topics(cfg, [name, cfg.chargebacks_topic(name)])
 
 
 @pytest.fixture

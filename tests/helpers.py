@@ -4,6 +4,7 @@
     Feeder(records, topic)                                         # produce() in a thread, keeping acks
     kill_group(proc)                                               # SIGKILL a process group, wait until gone
     assert_lake_exactly_once(cfg, root, acks, records)             # the lake holds each message once
+    quick_model(spark, cfg, root)                                  # a fraud model in <root>/models/fraud/
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from lab_utils import producer
+from lab_utils import producer, training
 from lab_utils.clients import lake
 from lab_utils.config import ROOT
+from lab_utils.generator import TransactionGenerator
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "a condition"):
@@ -120,3 +122,20 @@ def assert_lake_exactly_once(cfg, root: str, acks, records) -> dict:
     assert len(have) == len(want) and (have.transactions == want.transactions.reindex(have.index)).all()
     assert ((have.montant_eur - want.montant_eur.reindex(have.index)).abs() < 0.01).all()
     return figures
+
+
+def quick_model(spark, cfg, root: str, payments: int = 6000, seed: int = 1) -> str:
+    """Train a fraud model on `payments` generated payments (two weeks ending now, 5 % fraud, the
+    pipeline's own transformations, no Kafka), save it under `<root>/models/fraud/`, return its
+    version. Few payments and iterations: tests that need a model to score with, not a good one."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime.now(timezone.utc) - timedelta(weeks=2)
+    records = TransactionGenerator(seed=seed, fraud_ratio=0.05, clock="simulated", start=start,
+                                   events_per_second=payments / timedelta(weeks=2).total_seconds()).take(payments)
+    history = training.with_labels(training.frame_from_records(spark, records, cfg.LAB_TIMEZONE),
+                                   training.labels_from_records(spark, records)).cache()
+    try:
+        return training.train(spark, root=root, cfg=cfg, history=history, max_iter=10).version
+    finally:
+        history.unpersist()

@@ -414,3 +414,123 @@ def test_parse_timestamp_gives_the_instant():
         assert messages.parse_timestamp(text) == expected, text
     # beyond microseconds: truncated, like Spark
     assert messages.parse_timestamp("2026-11-27T22:40:31.1239999Z") == expected.replace(microsecond=123999)
+
+
+# --- Fraud off: the bytes of existing seeds never change -------------------------------------
+
+# sha256 over repr((key, value, transaction_id, kind, expected)) of the first 20,000 records, with the
+# simulated clock, computed with the generator as it was before labelled fraud existed (commit 1da5ada).
+BEFORE_FRAUD = {(0, 0.0): "e776ce34cf41a9b04572e3343dbfb0399b41dc13a83e497f73572e23b7751368",
+                (7, 0.3): "e4d685dee7eadc8ba2f1ed84779381c1ee11c3c1a0b38318f5d6a88973d284b5",
+                (42, 0.05): "afe07bccdd67f31c46016821accb79197371026bcbda5cc9280c104cd3eeee48"}
+
+
+@pytest.mark.parametrize("seed, bad_ratio", list(BEFORE_FRAUD))
+def test_fraud_off_gives_the_same_bytes_as_before_fraud_existed(seed, bad_ratio):
+    import hashlib
+
+    digest = hashlib.sha256()
+    for r in simulated(seed=seed, bad_ratio=bad_ratio).take(20_000):
+        assert r.chargeback is None and r.fraud is None
+        digest.update(repr((r.key, r.value, r.transaction_id, r.kind, r.expected)).encode())
+    assert digest.hexdigest() == BEFORE_FRAUD[(seed, bad_ratio)]
+
+
+# --- Fraud on: cards, patterns, and labels that are not in the message ------------------------
+
+def fraudulent(seed=0, fraud_ratio=0.02, n=60_000, **kwargs) -> list[Record]:
+    return TransactionGenerator(seed=seed, fraud_ratio=fraud_ratio, clock="simulated", **kwargs).take(n)
+
+
+def test_fraud_on_is_deterministic_by_seed_and_seeds_differ():
+    assert fraudulent(seed=3, bad_ratio=0.1, n=5000) == fraudulent(seed=3, bad_ratio=0.1, n=5000)
+    a, b = fraudulent(seed=1, n=500), fraudulent(seed=2, n=500)
+    assert sum(x.value != y.value for x, y in zip(a, b)) > 490
+
+
+def test_fraud_share_follows_fraud_ratio_and_every_pattern_appears():
+    from lab_utils.generator import FRAUD_PATTERNS
+
+    for ratio in (0.02, 0.1):
+        # a day at ~0.7 events/s: nights and days, so every pattern can happen
+        records = fraudulent(seed=5, fraud_ratio=ratio, events_per_second=60_000 / 86_400)
+        share = sum(r.fraud is not None for r in records) / len(records)
+        assert abs(share - ratio) < 0.15 * ratio, (ratio, share)
+        assert {r.fraud for r in records} - {None} == set(FRAUD_PATTERNS)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5, float("nan"), "0.02", None])
+def test_invalid_fraud_ratio_raises(ratio):
+    with pytest.raises(ValueError, match="fraud_ratio must be a fraction between 0 and 1"):
+        TransactionGenerator(fraud_ratio=ratio)
+
+
+def test_the_label_is_never_in_the_message_and_the_chargeback_comes_days_later():
+    records = fraudulent(seed=6, bad_ratio=0.05, events_per_second=60_000 / 86_400)
+    frauds = [r for r in records if r.chargeback is not None]
+    assert frauds
+    for record in records:
+        if record.value is not None:
+            text = record.value.decode("utf-8", "replace").lower()
+            assert not any(word in text for word in ("fraud", "label", "chargeback", "testing", "spike", "night"))
+    for record in frauds:
+        cb = record.chargeback
+        key, value = cb.message()
+        assert key == record.key and cb.transaction_id == int(record.key)
+        message = json.loads(value)
+        assert set(message) == {"transaction_id", "card_id", "fraud_type", "transaction_time", "reported_at"}
+        paid = datetime.fromisoformat(message["transaction_time"].replace("Z", "+00:00"))
+        reported = datetime.fromisoformat(message["reported_at"].replace("Z", "+00:00"))
+        assert timedelta(days=1) <= reported - paid <= timedelta(days=7)
+        if record.expected == "accept":  # the chargeback names the payment's own instant and card
+            sent = json.loads(record.value)
+            assert messages.parse_timestamp(sent["timestamp"]) == paid and sent["card_id"] == cb.card_id
+
+
+def test_fraud_on_records_carry_the_details_and_the_oracle_agrees():
+    records = fraudulent(seed=7, bad_ratio=0.3, n=20_000)
+    assert [r.key for r in records] == [str(i).encode() for i in range(1, 20_001)]
+    assert all(messages.verdict(r.value) == r.expected for r in records)
+    valid = [json.loads(r.value) for r in records if r.expected == "accept"]
+    assert len(valid) > 12_000
+    assert all(set(messages.DETAILS) <= set(m) for m in valid)
+    assert {r.kind for r in records} >= set(VALID_KINDS)  # the normalisation forms too
+
+
+def test_cards_are_one_population_whatever_the_seed():
+    from lab_utils.generator import CARD_COUNT, card_population
+
+    ids = {c.card_id for c in card_population()}
+    assert len(ids) == CARD_COUNT
+    for seed in (1, 2):
+        used = {json.loads(r.value)["card_id"] for r in fraudulent(seed=seed, n=20_000)}
+        assert used <= ids and len(used) > 0.9 * CARD_COUNT
+
+
+def test_the_patterns_look_as_documented():
+    from lab_utils.generator import NIGHT_HOURS_UTC, card_population
+
+    homes = {c.card_id: c.country for c in card_population()}
+    rates = messages.load_rates()
+    records = fraudulent(seed=8, fraud_ratio=0.05, events_per_second=60_000 / 86_400)
+    by_id = {int(r.key): json.loads(r.value) for r in records}
+    seen = Counter()
+    for r in records:
+        if r.fraud is None:
+            continue
+        m = by_id[int(r.key)]
+        eur = m["montant"] * rates[messages.normalise_devise(m["devise"])]
+        seen[r.fraud] += 1
+        if r.fraud == "card_testing":
+            assert m["channel"] == "online" and 0.4 < eur < 4.2, m
+        elif r.fraud == "amount_spike":
+            assert m["merchant_category"] in ("electronics", "travel", "fashion"), m
+        else:
+            hour = messages.parse_timestamp(m["timestamp"]).hour
+            assert m["country"] != homes[m["card_id"]] and m["channel"] in ("card_present", "contactless"), m
+            # its first payment starts at night; the next ones follow within minutes
+            assert hour in NIGHT_HOURS_UTC or (hour - 1) % 24 in NIGHT_HOURS_UTC, m
+    # card testing comes in bursts: 3 to 8 payments of one card within a few records
+    bursts = Counter(json.loads(r.value)["card_id"] for r in records if r.fraud == "card_testing")
+    assert min(bursts.values()) >= 3
+    assert seen["foreign_night"] and seen["amount_spike"] and seen["card_testing"]

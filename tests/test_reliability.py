@@ -25,7 +25,7 @@ from lab_utils.config import ROOT
 from lab_utils.errors import DataLoss, QueryFailed, TopicRecreated
 from lab_utils.generator import TransactionGenerator
 
-from .helpers import Feeder, assert_lake_exactly_once, kill_group, lab, wait_until
+from .helpers import Feeder, assert_lake_exactly_once, kill_group, lab, quick_model, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -79,15 +79,19 @@ DRIVER_MESSAGES = 100_000
 DRIVER_KILLS = 5
 
 
-@pytest.mark.parametrize("sink", ["parquet", "delta"])
-def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path, sink):
+@pytest.mark.parametrize("sink, score", [("parquet", False), ("delta", False), ("parquet", True)],
+                         ids=["parquet", "delta", "parquet-scoring"])
+def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path, sink,
+                                                                           score, request):
     """100,000 messages (5 % bad) produced at 2,500/s while `python -m lab_utils stream` runs;
     the driver (Python and its JVM) is SIGKILLed mid-batch 5 times and restarted each time.
     parquet: the two queries into output/ and rejected/; delta: the lake's one query into its
     four Delta tables (`--sink delta`), where a batch in flight may have written some tables
-    and not others when it dies."""
+    and not others when it dies. With scoring: card payments (2 % fraud) and `stream --score`,
+    each life loading the model."""
     t0 = time.monotonic()
-    records = TransactionGenerator(seed=71, bad_ratio=0.05).take(DRIVER_MESSAGES)
+    version = quick_model(request.getfixturevalue("spark"), cfg, run_prefix) if score else None
+    records = TransactionGenerator(seed=71, bad_ratio=0.05, fraud_ratio=0.02 if score else 0.0).take(DRIVER_MESSAGES)
     feeder = Feeder(records, topic, rate=2500)
     if sink == "parquet":
         queries = [(cfg.s3a_path(run_prefix, "output"), cfg.s3a_path(run_prefix, "checkpoint", "output")),
@@ -108,7 +112,8 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
                 break
             before = checkpoint.progress(*queries[0], cfg).committed
             driver = lab("stream", "--sink", sink, "--prefix", run_prefix, "--trigger", "0.5",
-                         "--max-offsets-per-trigger", "2000", env={"KAFKA_TOPIC": topic}, stdout=log,
+                         "--max-offsets-per-trigger", "2000", *(["--score"] if score else []),
+                         env={"KAFKA_TOPIC": topic}, stdout=log,
                          stderr=subprocess.STDOUT)
             try:
                 wait_until(lambda: (checkpoint.progress(*queries[0], cfg).committed or -1) > (before or -1),
@@ -129,7 +134,8 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
         sent = feeder.join(timeout=120)
         # The last run: whatever is left, then exit 0.
         last = subprocess.run([sys.executable, "-m", "lab_utils", "stream", "--sink", sink, "--available-now",
-                               "--prefix", run_prefix, "--max-offsets-per-trigger", "50000"], cwd=ROOT,
+                               "--prefix", run_prefix, "--max-offsets-per-trigger", "50000",
+                               *(["--score"] if score else [])], cwd=ROOT,
                               env={**os.environ, "KAFKA_TOPIC": topic}, capture_output=True, text=True, timeout=600)
         assert last.returncode == 0, last.stderr[-3000:]
     finally:
@@ -140,12 +146,20 @@ def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, 
     if sink == "parquet":
         figures = assert_exactly_once(cfg, run_prefix, sent.acks, records)
         leftovers = uncommitted_files(cfg, run_prefix, "output") + uncommitted_files(cfg, run_prefix, "rejected")
+        out = storage.read_committed(f"{run_prefix}/output", columns=["card_id", "fraud_score", "model_version"],
+                                     cfg=cfg)
+        if score:  # every valid row scored, by the one model there is, replays included
+            assert out.card_id.notna().all() and out.fraud_score.between(0, 1).all(), out.describe()
+            assert set(out.model_version) == {version}
+            figures["top_scores"] = [round(s, 3) for s in out.fraud_score.nlargest(3)]
+        else:
+            assert out.fraud_score.isna().all() and out.model_version.isna().all() and out.card_id.isna().all()
     else:
         figures = assert_lake_exactly_once(cfg, run_prefix, sent.acks, records)
         leftovers = uncommitted_lake_files(cfg, run_prefix)
-    print(f"\ndriver kills ({sink}): {len(kills)} ({mid} mid-batch), {figures}, data files left by the killed "
-          f"batches (no commit names them, readers ignore them): {leftovers}, {time.monotonic() - t0:.0f} s; "
-          f"kills: {kills}")
+    print(f"\ndriver kills ({sink}{', scoring' if score else ''}): {len(kills)} ({mid} mid-batch), {figures}, data "
+          f"files left by the killed batches (no commit names them, readers ignore them): {leftovers}, "
+          f"{time.monotonic() - t0:.0f} s; kills: {kills}")
 
 
 def uncommitted_lake_files(cfg, root: str) -> int:

@@ -19,6 +19,7 @@ from .ex04_results import highest_average_currency, montant_eur_range
 from .ex05_windows import busiest_minute
 from .ex06_monitoring import monitoring_preflight, rejected_per_second
 from .ex07_lake import silver_at_version
+from .ex08_scoring import choose_threshold
 from .verdict import FAIL, OK, OPTIONAL, Verdict, carry_on, not_done, placeholder, verdict
 
 __all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "carry_on", "consumer_group", "docker",
@@ -28,6 +29,8 @@ __all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "
            "monitoring_preflight", "rejected_per_second",
            # notebook 07: the data lake
            "silver_at_version",
+           # notebook 08: scoring
+           "choose_threshold",
            # notebook 03: the consumer, step by step (lessons/ex03_consumer.py)
            "add_reason", "batch_numbers", "compare_with_reference", "kafka_frame", "kafka_stream", "local_time",
            "parquet_sink", "parse", "rates_frame", "read_checkpoint", "submit_command", "with_rate"]

@@ -8,7 +8,9 @@
     s3a://LAB_BUCKET/checkpoint/rejected/    checkpoint of the "rejected" query
 
 Both apply the same deterministic transformations (lab_utils.pipeline.transform) to the same
-Kafka offsets, so every message lands in exactly one of the two folders. Spark's file sink
+Kafka offsets, so every message lands in exactly one of the two folders. With `score=True` the
+output query also applies the newest fraud model (lab_utils.pipeline.scoring.score): the same
+columns, with fraud_score and model_version filled in instead of null. Spark's file sink
 commits each batch in `_spark_metadata` together with the checkpoint, so a crash and restart
 writes nothing twice (readers must trust `_spark_metadata`: see lab_utils.clients.storage).
 Before starting, the checkpoint guards (lab_utils.pipeline.checkpoint) refuse what would
@@ -26,8 +28,10 @@ from .. import i18n, messages
 from ..clients import kafka, storage
 from ..errors import LabError, NotSetUp
 from . import checkpoint as _checkpoint
+from . import models
 from .failures import explain_failure
 from .progress import attach_progress
+from .scoring import score as apply_model
 from .session import get_spark
 from .transform import classify, to_output, to_rejected
 
@@ -84,6 +88,7 @@ class Pipeline:
     progress: object | None = None
     keepalive: object | None = field(default=None, repr=False)  # checkpoint.KeepAlive of its locks
     spark: object | None = field(default=None, repr=False)      # the SparkSession the queries run in
+    model: object | None = None  # the models.FraudModel the output query scores with, if any
 
     @property
     def queries(self) -> list:
@@ -190,7 +195,8 @@ def stop() -> int:
 def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TRIGGER_S,
           topic: str | None = None, root: str = "", progress: bool | str = False,
           checkpoint_root: str | None = None, cfg: _config.LabConfig | None = None,
-          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER, app_name: str | None = None) -> Pipeline:
+          max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER, app_name: str | None = None,
+          score=False) -> Pipeline:
     """Start the pipeline: two queries (output/ and rejected/), each with its own checkpoint.
 
     available_now: process what Kafka holds, then stop (trigger availableNow); otherwise a
@@ -201,6 +207,11 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     by default they live next to the data, in s3a://LAB_BUCKET/<root>/checkpoint/.
     max_offsets_per_trigger: at most this many Kafka messages per micro-batch.
     app_name: the Spark application's name when `spark` is None and a session must be created.
+    score: True to add the newest fraud model's fraud_score and model_version to every valid row
+    (models under `<root>/models/fraud/`; errors.ModelMissing, naming the fix, when there is none),
+    or a loaded models.FraudModel. The columns are the same either way (null without a model), so
+    one checkpoint may run with and without scoring. A batch replayed after a crash is scored by
+    the model loaded at the restart, so its rows may name a newer version: still once each.
 
     Refuses, before any query (or, without `spark`, the session) starts, with one line naming the
     fix: a rates file with a bad line (errors.ConfigError), a topic that does not exist, a bucket
@@ -211,38 +222,6 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    # Checked before anything starts, so a mistake is one line, not a query that fails (or
-    # commits half its batches) later: Spark would report a missing topic as
-    # UnknownTopicOrPartitionException mid-query, a refused S3 key as a 403 inside a task.
-    rates = messages.load_rates()
-    current_topic_id = kafka.topic_id(cfg, topic)
-    # No id also while a topic created a moment ago has no leader yet: only a missing name is refused.
-    if current_topic_id is None and topic not in kafka.list_topics(cfg):
-        raise NotSetUp(kafka.topic_missing_message(cfg, topic))
-    storage.require_bucket(cfg)
-    # Query names are unique per session; a test folder gets its own.
-    names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in (OUTPUT_QUERY, REJECTED_QUERY)}
-    outputs = {name: cfg.s3a_path(root, name) for name in names}
-    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
-                   else cfg.s3a_path(root, "checkpoint", name) for name in names}
-    started: dict = {}
-    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
-    locks = []
-    tracker = None
-    try:
-        for name in names:
-            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
-            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
-            lock.acquire(running)
-            locks.append((lock, running))
-        for name in names:
-            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
-            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
-        spark = spark or get_spark(app_name=app_name, cfg=cfg)
-    except BaseException:
-        for lock, _running in locks:
-            lock.release()
-        raise
     source = kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger)
     if not available_now:
         # A live micro-batch is small (2,000 rows at 1,000 events/s) and its tasks mostly wait
@@ -253,8 +232,9 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
         # one task per partition: there the parsing is the work, and it needs every core.
         source = source.coalesce(1)
     checked = classify(source, rates)
+    valid = to_output(checked, cfg.LAB_TIMEZONE)
     sinks = {
-        OUTPUT_QUERY: observe_output(to_output(checked, cfg.LAB_TIMEZONE)),
+        OUTPUT_QUERY: observe_output(apply_model(valid, model) if model is not None else valid),
         REJECTED_QUERY: observe_rejected(to_rejected(checked)),
     }
     if progress:
@@ -280,7 +260,7 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
             tracker.close()
         raise
     run = Pipeline(output=started[OUTPUT_QUERY], rejected=started[REJECTED_QUERY], progress=tracker,
-                   keepalive=_checkpoint.KeepAlive(locks), spark=spark)
+                   keepalive=_checkpoint.KeepAlive(locks), spark=spark, model=model)
     _RUNNING.append(run)
     return run
 

@@ -123,7 +123,10 @@ def classify(raw, rates: Mapping[str, float]):
 
 
 def to_output(checked, timezone: str):
-    """Valid rows with the output/ columns (docs/contract.md): EUR amount, instant, local time, date.
+    """Valid rows with the output/ columns (docs/contract.md): EUR amount, instant, local time, date,
+    then the message's optional details (messages.DETAILS: card_id, merchant_category, country,
+    channel; null when absent) and the two columns a fraud model fills when the stream scores
+    (fraud_score, model_version: null here; lab_utils.pipeline.scoring.score() sets them).
 
     `timezone`: the IANA zone of the local columns (LAB_TIMEZONE, e.g. "Europe/Paris").
     """
@@ -152,6 +155,12 @@ def to_output(checked, timezone: str):
                 F.col("partition").cast("int").alias("kafka_partition"),
                 F.col("offset").cast("long").alias("kafka_offset"),
                 ingest_time().alias("ingest_time"),
+                # The first parse already holds every field as text: no second parse for these.
+                *[F.try_element_at("_fields", F.lit(name)).alias(name) for name in messages.DETAILS],
+                # The same columns whether the stream scores or not, so a folder never mixes two
+                # schemas (a reader takes the first file's) and a checkpoint runs either way.
+                F.lit(None).cast("double").alias("fraud_score"),
+                F.lit(None).cast("string").alias("model_version"),
             ))
 
 

@@ -1,4 +1,5 @@
-"""`stack reset`: empty the topic and the bucket's output/, rejected/, lake/ and checkpoint/ together."""
+"""`stack reset`: empty the topic (and its chargebacks topic) and the bucket's output/, rejected/, lake/
+and checkpoint/ together."""
 
 from __future__ import annotations
 
@@ -39,8 +40,10 @@ def reset(cfg: _config.LabConfig | None = None, say: Callable[[str], None] = pri
         if held:
             who, info = held
             raise CheckpointInUse(_("running", who=describe_holder(who), query=info.get("query")))
-    delete_topics(cfg, [cfg.KAFKA_TOPIC], wait_s=60)
-    say(f"emptied topic {cfg.KAFKA_TOPIC}")
+    # The chargebacks go too: ids start again at 1 after a reset, and an old chargeback would
+    # label a new payment that happens to get its id. The models stay (they hold no ids).
+    delete_topics(cfg, [cfg.KAFKA_TOPIC, cfg.chargebacks_topic()], wait_s=60)
+    say(f"emptied topic {cfg.KAFKA_TOPIC} (and {cfg.chargebacks_topic()})")
     # The broker may report the topic gone a moment before it accepts the same name again.
     deadline = time.monotonic() + 60
     while True:

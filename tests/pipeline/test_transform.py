@@ -136,9 +136,28 @@ def test_output_has_the_contract_columns_and_types(spark):
         ("transaction_id", "bigint"), ("montant", "double"), ("devise", "string"), ("taux_eur", "double"),
         ("montant_eur", "double"), ("event_time", "timestamp"), ("timezone", "string"),
         ("event_time_local", "timestamp_ntz"), ("event_date", "date"), ("kafka_partition", "int"),
-        ("kafka_offset", "bigint"), ("ingest_time", "timestamp")]
+        ("kafka_offset", "bigint"), ("ingest_time", "timestamp"), ("card_id", "string"),
+        ("merchant_category", "string"), ("country", "string"), ("channel", "string"), ("fraud_score", "double"),
+        ("model_version", "string")]
     row = out.collect()[0]
     assert (row.kafka_partition, row.kafka_offset) == (2, 7)
+    # msg() has no details: the columns are there, null; scores are null until a model scores
+    assert (row.card_id, row.merchant_category, row.country, row.channel) == (None, None, None, None)
+    assert (row.fraud_score, row.model_version) == (None, None)
+
+
+def test_output_keeps_the_details_of_the_message_as_text(spark):
+    values = [msg(card_id="C00042", merchant_category="grocery", country="FR", channel="online"),
+              msg(card_id=42, country={"a": 1}),  # not strings: kept as their JSON text
+              msg(channel=None)]
+    raw = spark.createDataFrame([(b"1", v, 0, i) for i, v in enumerate(values)],
+                                "key binary, value binary, partition int, offset long")
+    rows = {r.kafka_offset: r for r in pipeline.to_output(pipeline.classify(raw, RATES), TIMEZONE).collect()}
+    assert len(rows) == 3  # the details never make a message invalid
+    assert (rows[0].card_id, rows[0].merchant_category, rows[0].country, rows[0].channel) == (
+        "C00042", "grocery", "FR", "online")
+    assert (rows[1].card_id, rows[1].country) == ("42", '{"a":1}')
+    assert rows[2].channel is None
 
 
 def test_rejected_keeps_the_message_as_received(spark):
