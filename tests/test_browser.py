@@ -63,7 +63,7 @@ ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.st
 
 # Reads the notebook's state from the page: the kernel's status twice (the toolbar's indicator,
 # and the status bar's "Python 3 (ipykernel) | Idle"), each code cell's prompt ("[3]:", "[*]:",
-# "[ ]:"), and the text of every output rendered as an error.
+# "[ ]:"), and the text of every output rendered as an error, with the index of its code cell.
 STATE_JS = """(selector) => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');  // the notebook's tab
   const nb = panel && panel.querySelector('.jp-Notebook');
@@ -75,7 +75,8 @@ STATE_JS = """(selector) => {
             .find(t => t.includes(' | ')) || '',
     cells: nb.querySelectorAll('.jp-Cell').length,
     prompts: [...nb.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim()),
-    errors: [...nb.querySelectorAll(selector)].map(e => e.textContent.trim().slice(0, 2000)),
+    errors: [...nb.querySelectorAll('.jp-CodeCell')].flatMap((c, i) => [...c.querySelectorAll(selector)].map(
+      e => ({cell: i, text: e.textContent.trim().slice(0, 2000)}))),
   };
 }"""
 
@@ -124,7 +125,8 @@ class Lab:
 class NotebookRun:
     cells: int  # in the DOM
     prompts: list[str]  # each code cell's input prompt, in order
-    errors: list[str]  # the text of each output rendered as an error
+    errors: list[str]  # the text of each output rendered as an error, but in cells tagged raises-exception
+    expected_errors: list[str]  # the same in cells tagged raises-exception (the error is the lesson)
     panels: list[list[dict]]  # per progress panel, its distinct successive states (WATCH_PANELS_JS)
     seconds: float  # from Run All Cells to the kernel idle after the last cell
 
@@ -261,7 +263,11 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
     idle after the last cell that ran (all of them, or up to the first error)."""
     copy = lab.folder / notebook.name
     shutil.copyfile(notebook, copy)
-    cells = len(nbformat.read(copy, as_version=4).cells)
+    content = nbformat.read(copy, as_version=4)
+    cells = len(content.cells)
+    # Code cells whose error is the lesson: JupyterLab shows it and Run All goes on (as nbval does).
+    expected = {i for i, c in enumerate(c for c in content.cells if c.cell_type == "code")
+                if "raises-exception" in c.metadata.get("tags", [])}
     # A workspace of its own: the default one would reopen the notebooks of the tests before.
     page.goto(f"{lab.url}/lab/workspaces/{uuid.uuid4().hex[:10]}/tree/{copy.relative_to(ROOT).as_posix()}"
               f"?token={lab.token}")
@@ -301,12 +307,15 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
         if s["status"] != "idle" or any("*" in p for p in s["prompts"]):
             return None  # running, or cells still queued
         # JupyterLab clears the prompts of the cells queued after an error, so "finished" is: every
-        # code cell has a number, or an error is showing.
-        return s if s["errors"] or all(re.fullmatch(r"\[\d+\]:", p) for p in s["prompts"]) else None
+        # code cell has a number, or an error is showing outside the cells tagged raises-exception.
+        unexpected = [e for e in s["errors"] if e["cell"] not in expected]
+        return s if unexpected or all(re.fullmatch(r"\[\d+\]:", p) for p in s["prompts"]) else None
 
     s = wait(finished, timeout=RUN_TIMEOUT_S, interval=0.5,
              what=f"every cell of {notebook.name} to run and the kernel to be idle")
-    return NotebookRun(cells=s["cells"], prompts=s["prompts"], errors=s["errors"],
+    return NotebookRun(cells=s["cells"], prompts=s["prompts"],
+                       errors=[e["text"] for e in s["errors"] if e["cell"] not in expected],
+                       expected_errors=[e["text"] for e in s["errors"] if e["cell"] in expected],
                        panels=page.evaluate("() => window.__labPanels"), seconds=time.monotonic() - started)
 
 
@@ -322,11 +331,15 @@ def batches_shown_live(panel_states: list[dict]) -> dict[str, list[str]]:
 
 def test_an_error_in_a_cell_is_seen(page, lab, tmp_path):
     """The notebook test below is only as good as its error selector: a traceback trips it, so does
-    text written to stderr (a red box too), plain output does not; Run All Cells stops at the
-    error, and the wait in run_all_cells ends there instead of timing out."""
+    text written to stderr (a red box too), plain output does not; an error in a cell tagged
+    raises-exception is shown and Run All goes on; Run All Cells stops at any other error, and the
+    wait in run_all_cells ends there instead of timing out."""
+    expected = nbformat.v4.new_code_cell("raise ValueError('the lesson')")
+    expected.metadata["tags"] = ["raises-exception"]
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("print('fine')"),
         nbformat.v4.new_code_cell("import sys\nprint('a warning', file=sys.stderr)"),
+        expected,
         nbformat.v4.new_code_cell("1 / 0"),
         nbformat.v4.new_code_cell("print('not reached')"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}})
@@ -336,21 +349,27 @@ def test_an_error_in_a_cell_is_seen(page, lab, tmp_path):
         run = run_all_cells(page, lab, path)
         assert len(run.errors) == 2, run.errors
         assert run.errors[0] == "a warning" and "ZeroDivisionError" in run.errors[1], run.errors
-        assert run.prompts == ["[1]:", "[2]:", "[3]:", "[ ]:"], run.prompts
+        assert len(run.expected_errors) == 1 and "the lesson" in run.expected_errors[0], run.expected_errors
+        assert run.prompts == ["[1]:", "[2]:", "[3]:", "[4]:", "[ ]:"], run.prompts
 
 
 @pytest.mark.integration
 def test_notebook_03_runs_in_a_real_browser(cfg, page, lab, tmp_path):
     """Issue 15, point 8: Run All Cells on notebook 03 in JupyterLab in Chromium: the progress panel
-    updates at least twice (two successive micro-batches of a query), no error output, every code
-    cell executed; the committed notebook is left as it was."""
+    updates at least twice (two successive micro-batches of a query), no error output but the
+    lesson's own (cells tagged raises-exception), every code cell executed; the committed notebook
+    is left as it was."""
     committed = hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
-    code_cells = sum(c.cell_type == "code" for c in nbformat.read(NOTEBOOK, as_version=4).cells)
+    content = nbformat.read(NOTEBOOK, as_version=4)
+    code_cells = sum(c.cell_type == "code" for c in content.cells)
+    lessons_errors = sum("raises-exception" in c.metadata.get("tags", []) for c in content.cells)
     with screenshot_on_failure(page, tmp_path):
         run = run_all_cells(page, lab, NOTEBOOK)
         print(f"{NOTEBOOK.relative_to(ROOT)}: all cells in {run.seconds:.0f} s; batches shown live per query: "
               f"{[batches_shown_live(states) for states in run.panels]}; panel states: {run.panels}")
         assert not run.errors, "outputs shown as errors:\n" + "\n---\n".join(run.errors)
+        assert bool(run.expected_errors) == bool(lessons_errors), \
+            f"cells tagged raises-exception: {lessons_errors}; errors they showed: {run.expected_errors}"
         assert len(run.prompts) == code_cells, run.prompts
         counts = [int(m.group(1)) if (m := re.fullmatch(r"\[(\d+)\]:", p)) else None for p in run.prompts]
         assert None not in counts, f"code cells without an execution count: {run.prompts}"
