@@ -222,6 +222,39 @@ def start(spark=None, available_now: bool = False, trigger_s: float = DEFAULT_TR
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
+    # Checked before anything starts, so a mistake is one line, not a query that fails (or
+    # commits half its batches) later: Spark would report a missing topic as
+    # UnknownTopicOrPartitionException mid-query, a refused S3 key as a 403 inside a task.
+    rates = messages.load_rates()
+    current_topic_id = kafka.topic_id(cfg, topic)
+    # No id also while a topic created a moment ago has no leader yet: only a missing name is refused.
+    if current_topic_id is None and topic not in kafka.list_topics(cfg):
+        raise NotSetUp(kafka.topic_missing_message(cfg, topic))
+    storage.require_bucket(cfg)
+    # Query names are unique per session; a test folder gets its own.
+    names = {name: name if not root else f"{name}-{root.replace('/', '-')}" for name in (OUTPUT_QUERY, REJECTED_QUERY)}
+    outputs = {name: cfg.s3a_path(root, name) for name in names}
+    checkpoints = {name: f"{checkpoint_root.rstrip('/')}/{name}" if checkpoint_root
+                   else cfg.s3a_path(root, "checkpoint", name) for name in names}
+    started: dict = {}
+    # Lock first (so a running twin is reported as such), then check the logs it cannot change.
+    locks = []
+    tracker = None
+    try:
+        for name in names:
+            lock = _checkpoint.CheckpointLock(checkpoints[name], names[name], cfg)
+            running = (lambda n: lambda: n not in started or started[n].isActive)(name)
+            lock.acquire(running)
+            locks.append((lock, running))
+        for name in names:
+            _checkpoint.check_in_step(outputs[name], checkpoints[name], cfg)
+            _checkpoint.check_topic(checkpoints[name], topic, cfg, current_id=current_topic_id)
+        spark = spark or get_spark(app_name=app_name, cfg=cfg)
+        model = models.load(spark, root=root, cfg=cfg) if score is True else (score or None)
+    except BaseException:
+        for lock, _running in locks:
+            lock.release()
+        raise
     source = kafka_source(spark, topic, cfg, max_offsets_per_trigger=max_offsets_per_trigger)
     if not available_now:
         # A live micro-batch is small (2,000 rows at 1,000 events/s) and its tasks mostly wait
