@@ -37,7 +37,6 @@ from . import builds, processes
 OK, FAIL, OPTIONAL, SKIPPED = "ok", "fail", "optional", "skipped"
 # The connectors a Spark session of the lab cannot do without (stack/spark/pom.xml).
 NEEDED_JARS = ("spark-sql-kafka-0-10", "hadoop-aws")
-SPARK_UI_PORT = 4040
 
 _ = i18n.catalog(__name__, {
     "source_environment": {"en": "environment", "fr": "environnement"},
@@ -224,8 +223,9 @@ def _ports(cfg: _config.LabConfig, bad: set[str]) -> list[Row]:
             rows.append(Row(component, OK, _("port_answers", service=name)))
         else:
             rows.append(_check(component, lambda: processes.check_port_free(host, port, name, setting) or ""))
-    ui = f"port 127.0.0.1:{SPARK_UI_PORT} ({_('what_spark_ui')})"
-    taken = kafka.port_open("127.0.0.1", SPARK_UI_PORT)
+    ui_port = int(cfg.SPARK_UI_PORT)
+    ui = f"port 127.0.0.1:{ui_port} ({_('what_spark_ui')})"
+    taken = kafka.port_open("127.0.0.1", ui_port)
     rows.append(Row(ui, OPTIONAL if taken else OK, _("port_spark_ui") if taken else _("port_free")))
     return rows
 
