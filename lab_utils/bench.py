@@ -7,16 +7,19 @@ compared are measured in the same run, interleaved.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import uuid
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 
 from . import config as _config
 from . import messages, pipeline, services
 from . import producer as _producer
+from . import training
 from .clients import kafka, storage
 from .generator import TransactionGenerator
+from .pipeline import models
 from .pipeline.session import class_archive, get_spark, spark_conf
 from .services.kafka_broker import KAFKA_HEAP
 
@@ -328,6 +331,76 @@ def live_run(rate: float = 1000, seconds: float = 60, cfg: _config.LabConfig | N
     return result
 
 
+def scoring_overhead(rate: float = 1000, batches: int = 24, rounds: int = 2, skip: int = 2,
+                     cfg: _config.LabConfig | None = None) -> dict:
+    """A live micro-batch's duration without and with the fraud model, in the same run.
+
+    One topic, one pipeline folder (one checkpoint: the columns are the same with and without
+    scoring), started `rounds` times in each mode, alternating (plain, scored, plain, scored ...),
+    so that a drift of the shared machine falls on both. Each time, a producer sends payments with
+    card_id (2 % fraud) at `rate` events/s for as long as `batches / rounds + skip` triggers take;
+    the output query's batches are timed (triggerExecution), the first `skip` of each start left
+    out (they hold the start's warm-up). The model: a small one trained here, on 6,000 generated
+    payments (the score costs the same whatever the model learned). While scoring, the stack's
+    resident memory is sampled: Kafka, MinIO, the Spark driver's JVM and this Python process.
+    """
+    cfg = cfg or _config.load()
+    spark = get_spark(app_name="lab-bench", cfg=cfg)
+    root = f"bench-runs/{uuid.uuid4().hex[:8]}"
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    kafka.ensure_topic(cfg, topic)
+    span = timedelta(weeks=2)
+    records = TransactionGenerator(seed=1, fraud_ratio=0.05, clock="simulated",
+                                   start=datetime.now(timezone.utc) - span,
+                                   events_per_second=6000 / span.total_seconds()).take(6000)
+    history = training.with_labels(training.frame_from_records(spark, records, cfg.LAB_TIMEZONE),
+                                   training.labels_from_records(spark, records)).cache()
+    try:
+        version = training.train(spark, root=root, cfg=cfg, history=history, max_iter=10).version
+    finally:
+        history.unpersist()
+    model = models.load(spark, version, root=root, cfg=cfg)
+    driver_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
+    procs = services.status(cfg)["services"]
+    pids = {"kafka": procs["kafka"]["pid"], "minio": procs["minio"]["pid"], "spark_driver": driver_pid,
+            "python": os.getpid()}
+    durations: dict[str, list[float]] = {"plain": [], "scored": []}
+    peak_rss: dict = {"total": 0.0}
+    per_start = max(1, -(-batches // rounds)) + skip
+    seconds = per_start * pipeline.DEFAULT_TRIGGER_S + 1
+    try:
+        for _round in range(rounds):
+            for mode in ("plain", "scored"):
+                run = pipeline.start(spark, topic=topic, root=root, cfg=cfg,
+                                     score=model if mode == "scored" else False)
+                try:
+                    feeder = _producer.produce_in_background(duration=seconds, rate=rate, topic=topic,
+                                                             fraud_ratio=0.02, cfg=cfg)
+                    while feeder.running:  # a poll, bounded by the producer's duration
+                        if mode == "scored":
+                            rss = {k: _rss_mib(pid, "VmRSS") for k, pid in pids.items() if pid}
+                            total = sum(rss.values())
+                            if total > peak_rss["total"]:
+                                peak_rss = {**rss, "total": total}
+                        time.sleep(0.5)
+                    feeder.wait()
+                    run.process_all_available()
+                finally:
+                    run.stop()
+                timed = [p.durationMs["triggerExecution"] / 1000 for p in run.output.recentProgress
+                         if p.numInputRows]
+                durations[mode].extend(timed[skip:])
+    finally:
+        model.profiles.unpersist()
+        storage.clear(cfg, (root,))
+        kafka.delete_topics(cfg, [topic, cfg.chargebacks_topic(topic)])
+    plain, scored = (statistics.median(durations[m]) for m in ("plain", "scored"))
+    return {"rate": rate, "rounds": rounds, "skipped_per_start": skip, "batches": {m: len(v) for m, v in durations.items()},
+            "plain_batch_s": plain, "scored_batch_s": scored, "scoring_over_plain": scored / plain,
+            "scoring_overhead": scored / plain - 1, "plain_spread": _spread(durations["plain"]),
+            "scored_spread": _spread(durations["scored"]), "rss_while_scoring_mib": peak_rss}
+
+
 def _rss_mib(pid: int, field: str = "VmHWM") -> float:
     """Peak (VmHWM) or current (VmRSS) resident memory of a process, in MiB."""
     from pathlib import Path
@@ -421,6 +494,12 @@ def run(quick: bool = False, say=print) -> dict:
     report["files_per_100k_events"] = live["files_per_100k_events"]
     report["live_detail"] = live
 
+    say("a live micro-batch with and without the fraud model ...")
+    scored = scoring_overhead(rate=200 if quick else 1000, batches=4 if quick else 24, cfg=cfg)
+    report["plain_batch_s"], report["scored_batch_s"] = scored["plain_batch_s"], scored["scored_batch_s"]
+    report["scoring_over_plain"] = scored["scoring_over_plain"]
+    report["scoring_detail"] = scored
+
     spark = get_spark(cfg=cfg)
     driver_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
     procs = services.status(cfg)["services"]
@@ -443,7 +522,7 @@ KEYS = ("generator_records_per_s", "producer_msgs_per_s", "producer_naive_msgs_p
         "drain_lake_events_per_s", "lake_over_parquet", "lake_files_per_100k_before", "lake_files_per_100k_after",
         "limit_events_per_s",
         "latency_p50_s", "latency_p99_s", "get_spark_s", "stack_up_s", "first_batch_s", "stack_rss_mib",
-        "files_per_100k_events")
+        "files_per_100k_events", "plain_batch_s", "scored_batch_s", "scoring_over_plain")
 
 
 def format_report(r: dict) -> str:
@@ -470,5 +549,7 @@ def format_report(r: dict) -> str:
         f"peak RSS                           {rss['total']:>12,.0f} MiB (Kafka {rss['kafka'] or 0:,.0f}, "
         f"MinIO {rss['minio'] or 0:,.0f}, Spark driver {rss['spark_driver']:,.0f})",
         f"Parquet files per 100k events      {r['files_per_100k_events']:>12,.0f}",
+        f"live batch, without / with --score {r['plain_batch_s']:>8.2f} s / {r['scored_batch_s']:.2f} s"
+        f"   scored/plain {r['scoring_over_plain']:.2f} (same run, median per batch)",
     ]
     return "\n".join(lines)

@@ -26,5 +26,6 @@ def test_quick_bench_reports_every_key(cfg, tmp_path):
     assert report["machine"]["cores"] >= 1 and report["versions"]["kafka"]
     assert "drain/limit" in out.stdout and "latency produce -> committed" in out.stdout
     assert "lake/parquet" in out.stdout and "after OPTIMIZE" in out.stdout
+    assert "scored/plain" in out.stdout and report["scoring_detail"]["batches"]["scored"] > 0
     # The lake's files per 100k events: compaction brings them down.
     assert report["lake_files_per_100k_after"] < report["lake_files_per_100k_before"]
