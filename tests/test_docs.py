@@ -95,3 +95,13 @@ def test_the_commands_the_guide_cites_exist():
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
     made = set(re.findall(r"`make ([\w-]+)", GUIDE.read_text(encoding="utf-8")))
     assert made <= targets, f"the guide cites make targets the Makefile lacks: {made - targets}"
+
+
+def test_the_french_readme_gives_the_two_commands_and_every_lesson():
+    """Issue 16: a French README with the two commands and where to go next, linked both ways."""
+    french = (ROOT / "README.fr.md").read_text(encoding="utf-8")
+    assert "LAB_LANG=fr make lab" in french and "make test" in french
+    assert "(README.md)" in french and "(README.fr.md)" in (ROOT / "README.md").read_text()
+    stems = sorted(p.stem for p in (lab_config.NOTEBOOKS_DIR / "fr").glob("*.ipynb"))
+    missing = [stem for stem in stems if f"`{stem}`" not in french]
+    assert not missing, f"README.fr.md does not list {missing}"
