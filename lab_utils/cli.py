@@ -68,6 +68,11 @@ _ = i18n.catalog(__name__, {
               "{auc:.3f} ; au seuil {threshold:.3f} : précision {precision:.3f}, rappel {recall:.3f}",
     },
     "wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+    "lake_empty": {
+        "en": "the lake {lake} holds no table yet: run `python -m lab_utils stream --sink delta --available-now`",
+        "fr": "le lac {lake} ne contient encore aucune table : lancez "
+              "`python -m lab_utils stream --sink delta --available-now`",
+    },
     "score_not_lake": {
         "en": "--score adds fraud_score to output/; the lake's tables are not scored: drop --score or --sink delta",
         "fr": "--score ajoute fraud_score à output/ ; les tables du lac ne sont pas notées : retirez --score ou "
@@ -185,10 +190,11 @@ def _lake(args: argparse.Namespace) -> int:
     before = pipeline.lake.files_report(args.prefix, cfg)
     if args.action == "status":
         if not before:
-            raise LabError(f"the lake {cfg.s3_path(args.prefix, 'lake')}/ holds no table yet: run "
-                           "`python -m lab_utils stream --sink delta --available-now`")
+            raise LabError(_("lake_empty", lake=f"{cfg.s3_path(args.prefix, 'lake')}/"))
         print(pipeline.lake.format_files(before))
         return 0
+    if args.action == "vacuum":  # refused in one line before Spark starts (and prints its own lines)
+        pipeline.lake.check_retention(args.retain_hours)
     spark = pipeline.get_spark(app_name="lab-lake", cfg=cfg)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     try:

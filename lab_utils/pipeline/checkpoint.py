@@ -247,11 +247,13 @@ def check_lake_in_step(checkpoint_uri: str, root: str = "", cfg: _config.LabConf
                 f"missing: a new checkpoint is a new query, and Delta would take every batch as new (rows "
                 f"written twice): {FIX_RESET}")
         return LakeProgress(planned, committed, written)
+    # A table of another query first: that is the cause, whatever else is missing.
     for name, present in tables.items():
         if present and written[name] is None:
             raise CheckpointMismatch(
                 f"table {name} in {where} was not written by the query of checkpoint {checkpoint_uri} (it belongs "
                 f"to another checkpoint, or was written by hand): {FIX_RESET}")
+    for name, present in tables.items():
         if present and written[name] > planned:
             raise CheckpointMismatch(
                 f"table {name} holds batch {written[name]} but checkpoint {checkpoint_uri} planned only up to "

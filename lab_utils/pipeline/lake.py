@@ -48,7 +48,8 @@ MIN_RETAIN_HOURS = 168
 # The columns of a classified batch that the four tables need; the parse's own columns are dropped
 # before the batch is kept in memory.
 _KEPT = ("key", "value", "topic", "partition", "offset", "timestamp", "reason",
-         "transaction_id", "montant", "devise", "taux_eur", "event_time")
+         "transaction_id", "montant", "devise", "taux_eur", "event_time",
+         "_fields")  # every field as text, from the one parse: silver takes the message's details from it
 
 _ = i18n.catalog(__name__, {
     "retention": {
@@ -327,6 +328,13 @@ def optimize(spark=None, root: str = "", cfg: _config.LabConfig | None = None,
             for name, b in before.items()]
 
 
+def check_retention(retain_hours: float) -> None:
+    """LabError naming the minimum when `retain_hours` is below MIN_RETAIN_HOURS (time travel and readers
+    still using older versions would fail)."""
+    if retain_hours < MIN_RETAIN_HOURS:
+        raise LabError(_("retention", minimum=MIN_RETAIN_HOURS, hours=f"{retain_hours:g}"))
+
+
 def vacuum(spark=None, retain_hours: float = MIN_RETAIN_HOURS, dry_run: bool = False, root: str = "",
            cfg: _config.LabConfig | None = None, say: Callable[[str], None] = lambda _line: None) -> dict[str, int]:
     """Delete the files that no version younger than `retain_hours` reads (Delta's VACUUM).
@@ -336,8 +344,7 @@ def vacuum(spark=None, retain_hours: float = MIN_RETAIN_HOURS, dry_run: bool = F
     below MIN_RETAIN_HOURS is refused, and so is running while the lake's stream runs.
     """
     cfg = cfg or _config.load()
-    if retain_hours < MIN_RETAIN_HOURS:
-        raise LabError(_("retention", minimum=MIN_RETAIN_HOURS, hours=f"{retain_hours:g}"))
+    check_retention(retain_hours)
     spark = spark or get_spark(cfg=cfg)
     lock = _maintenance_lock("lake vacuum", root, cfg)
     deleted = {}

@@ -29,7 +29,9 @@ from ..helpers import assert_lake_exactly_once
 OUTPUT_COLUMNS = {"transaction_id": "bigint", "montant": "double", "devise": "string", "taux_eur": "double",
                   "montant_eur": "double", "event_time": "timestamp", "timezone": "string",
                   "event_time_local": "timestamp_ntz", "event_date": "date", "kafka_partition": "int",
-                  "kafka_offset": "bigint", "ingest_time": "timestamp"}
+                  "kafka_offset": "bigint", "ingest_time": "timestamp", "card_id": "string",
+                  "merchant_category": "string", "country": "string", "channel": "string", "fraud_score": "double",
+                  "model_version": "string"}
 
 
 # --------------------------------------------------------------------------- what the tables hold (no service)
