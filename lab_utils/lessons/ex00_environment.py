@@ -101,7 +101,12 @@ def s3a_settings(student_s3a_settings, spark) -> Verdict:
     try:
         conf = spark.conf
         conf.get(ENDPOINT)
+        # A stopped session may still answer conf.get() (when its JVM stays up, e.g. for the
+        # monitoring's query listener): ask the SparkContext itself.
+        stopped = spark.sparkContext._jsc.sc().isStopped()
     except Exception:  # noqa: BLE001 - py4j's error for a stopped session, a Java traceback otherwise
+        stopped = True
+    if stopped:
         return Verdict(False, _("spark_stopped"))
     live = _call(student_s3a_settings, conf)
     if isinstance(live, Verdict):
