@@ -262,8 +262,12 @@ def run_all_cells(page, lab: Lab, notebook: Path) -> NotebookRun:
     """Open a copy of `notebook` in JupyterLab, Run > Run All Cells, and wait until the kernel is
     idle after the last cell that ran (all of them, or up to the first error)."""
     copy = lab.folder / notebook.name
-    shutil.copyfile(notebook, copy)
-    content = nbformat.read(copy, as_version=4)
+    content = nbformat.read(notebook, as_version=4)
+    # Solutions open collapsed (jupyter.source_hidden), and JupyterLab draws no prompt for a collapsed
+    # cell: the copy shows every cell's code, so each cell's execution count can be read.
+    for cell in content.cells:
+        cell.metadata.get("jupyter", {}).pop("source_hidden", None)
+    nbformat.write(content, copy)
     cells = len(content.cells)
     # Code cells whose error is the lesson: JupyterLab shows it and Run All goes on (as nbval does).
     expected = {i for i, c in enumerate(c for c in content.cells if c.cell_type == "code")
