@@ -79,7 +79,11 @@ DRIVER_MESSAGES = 100_000
 DRIVER_KILLS = 5
 
 
-@pytest.mark.parametrize("sink, score", [("parquet", False), ("delta", False), ("parquet", True)],
+# The lake's and the scoring's runs are slow-marked (`pytest -m slow`) to keep a cold CI run within its
+# budget: each is a 5-kill run of several minutes; the Parquet run stays in every CI run.
+@pytest.mark.parametrize("sink, score", [("parquet", False),
+                                         pytest.param("delta", False, marks=pytest.mark.slow),
+                                         pytest.param("parquet", True, marks=pytest.mark.slow)],
                          ids=["parquet", "delta", "parquet-scoring"])
 def test_kill_the_driver_mid_batch_five_times_loses_and_duplicates_nothing(cfg, topic, run_prefix, tmp_path, sink,
                                                                            score, request):

@@ -204,6 +204,7 @@ def test_the_lake_cell_run_twice_is_refused_and_maintenance_waits_for_the_stream
 
 # --------------------------------------------------------------------------- maintenance
 
+@pytest.mark.slow  # notebook 07 runs OPTIMIZE, VACUUM and time travel in every CI run
 def test_optimize_compacts_small_files_and_time_travel_still_reads_the_old_ones(cfg, spark, topic, run_prefix):
     _produce(topic, seed=86, n=4000)
     _drain(spark, cfg, topic, run_prefix, max_offsets_per_trigger=500)  # 8 small batches
@@ -228,6 +229,7 @@ def test_optimize_compacts_small_files_and_time_travel_still_reads_the_old_ones(
           f"{pipeline.lake.files_per_100k(after):.0f}")
 
 
+@pytest.mark.slow  # the CI budget; `pytest -m slow` runs it
 def test_the_command_line(cfg, topic, run_prefix):
     """`stream --sink delta --available-now`, `lake status | optimize | vacuum`, one line on error."""
     env = {**os.environ, "KAFKA_TOPIC": topic}
