@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pyspark
+import pytest
 
 from lab_utils import config
 from lab_utils.services import builds
@@ -101,6 +102,7 @@ def test_prometheus_is_the_pinned_version_with_its_web_ui_and_promtool_beside_it
     assert "builtinassets" in server.stdout + server.stderr, "the web UI is embedded"
 
 
+@pytest.mark.integration  # reads the agent `stack up` fetches with monitoring on (make test turns it on)
 def test_the_jmx_exporter_agent_is_the_pinned_version():
     from lab_utils.services import monitoring
 
