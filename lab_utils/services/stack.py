@@ -179,7 +179,7 @@ def format_status(report: dict) -> str:
             lines.append(f"{'':16} log {s['log']}")
     if "monitoring" in report:
         lines.append(f"monitoring {'on' if report['monitoring']['on'] else 'off'} "
-                     f"(LAB_MONITORING from {report['monitoring']['source']})")
+                     f"(LAB_MONITORING: {report['monitoring']['source']})")
     if "up_seconds" in report:
         lines.append(f"ready in {report['up_seconds']:.1f} s")
     return "\n".join(lines)
