@@ -425,6 +425,11 @@ def _valid_host_ports(text: str) -> bool:
         return False
 
 
+def _valid_host_port(text: str) -> bool:
+    """One HOST:PORT (an exporter's address), not a list."""
+    return "," not in text and _valid_host_ports(text)
+
+
 def _suggest_zone(name: str) -> str:
     import difflib
 
@@ -444,9 +449,9 @@ _VALIDATORS = {
     "LAB_LANG": lambda value: value in LANGUAGES,
     "LAB_MONITORING": lambda value: value.strip().lower() in BOOLEANS,
     "PROMETHEUS_URL": valid_endpoint,
-    "KAFKA_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
-    "PRODUCER_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
-    "STREAM_METRICS_ADDRESS": lambda value: "," not in value and _valid_host_ports(value),
+    "KAFKA_METRICS_ADDRESS": _valid_host_port,
+    "PRODUCER_METRICS_ADDRESS": _valid_host_port,
+    "STREAM_METRICS_ADDRESS": _valid_host_port,
     "SPARK_UI_PORT": valid_port,
 }
 
