@@ -171,9 +171,9 @@ DRIVER = textwrap.dedent("""
             run = pipeline.start(spark, trigger_s=1, root=sys.argv[1])
         elif command == "stop":
             run.stop()
-        elif command == "quit":
-            break
         print(command, flush=True)
+        if command == "quit":
+            break
     if run is not None:
         run.stop()
     spark.stop()
