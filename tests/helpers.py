@@ -1,6 +1,7 @@
 """Helpers shared by the tests: one of each, imported where needed (not copied per file).
 
     wait_until(predicate, timeout=30, what="the topic to exist")   # bounded polling, no fixed sleeps
+                                                                   # (what=lambda: ... to say what was seen last)
     Feeder(records, topic)                                         # produce() in a thread, keeping acks
     kill_group(proc)                                               # SIGKILL a process group, wait until gone
     assert_lake_exactly_once(cfg, root, acks, records)             # the lake holds each message once
@@ -24,16 +25,17 @@ from lab_utils.config import ROOT
 from lab_utils.generator import TransactionGenerator
 
 
-def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "a condition"):
+def wait_until(predicate, *, timeout: float, interval: float = 0.2, what="a condition"):
     """Poll `predicate()` until it returns a true value, and return that value; fail after `timeout`
-    seconds with an AssertionError saying what was awaited."""
+    seconds with an AssertionError saying what was awaited. `what` is a text, or a function called
+    only then, so the message can say what the predicate saw last (an f-string is formatted at the call)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+            raise AssertionError(f"waited {timeout:.0f} s for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
