@@ -99,18 +99,21 @@ def monitoring_preflight(cfg: _config.LabConfig | None = None) -> Verdict:
     return Verdict(True, _("ready", jobs=", ".join(jobs)))
 
 
-def _instants(reference: str, cfg: _config.LabConfig) -> tuple[list[float], float | None]:
-    """Up to INSTANTS Unix times of the last LOOK_BACK_MIN minutes when the reference had rejected rows,
-    spread over that time (the latest first), and one when it had none (None if there was no such
-    time): a hard-coded answer is then wrong somewhere."""
+def compared_instants(reference: str, window: str, cfg: _config.LabConfig) -> tuple[list[float], float | None]:
+    """Up to INSTANTS Unix times of the last LOOK_BACK_MIN minutes when the reference (over `window`) had
+    rejected rows, spread over that time (the latest first), and one when it had none (None if there was
+    no such time): a hard-coded answer is then wrong somewhere."""
     import time
 
     # Not the last seconds: a scrape's samples carry the time it started and land a moment later, so
     # two evaluations of an instant that recent could see different data.
     end = time.time() - SETTLED_S
-    # Only when the exporter was there too: in the minute after it went away a rate still has values,
-    # the counter itself has none.
-    live = f"({reference}) and on () (count(lab_stream_rows_rejected_total) > 0)"
+    # Only when every counter in the rate's window is still there: in the window after an exporter went
+    # away its rate still has values, its counter none. Counting the series that exist is not enough:
+    # another driver's counters (zeros) beside the rate of one that just stopped made totals look
+    # smaller than rates (seen when the alert test ran between two tests of this check).
+    live = (f"({reference}) and on () (count(last_over_time(lab_stream_rows_rejected_total[{window}]))"
+            " == count(lab_stream_rows_rejected_total))")
     data = prometheus.api("query_range", {"query": live, "start": f"{end - LOOK_BACK_MIN * 60:.0f}",
                                           "end": f"{end:.0f}", "step": "15"}, cfg)
     totals: dict[float, float] = {}
@@ -139,9 +142,10 @@ def rejected_per_second(answer, cfg: _config.LabConfig | None = None) -> Verdict
     if not isinstance(answer, str) or not answer.strip():
         return Verdict(False, _("not_text"))
     cfg = cfg or _config.load()
-    window = re.search(r"\[\s*(\d+(?:ms|[smhdwy]))\s*\]", answer)
-    reference = REFERENCE.format(window=window.group(1) if window else "1m")
-    instants, quiet = _instants(reference, cfg)
+    written = re.search(r"\[\s*(\d+(?:ms|[smhdwy]))\s*\]", answer)
+    window = written.group(1) if written else "1m"
+    reference = REFERENCE.format(window=window)
+    instants, quiet = compared_instants(reference, window, cfg)
     if not instants:
         return Verdict(False, _("no_data", minutes=LOOK_BACK_MIN))
     top = ""
