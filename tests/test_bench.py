@@ -27,5 +27,9 @@ def test_quick_bench_reports_every_key(cfg, tmp_path):
     assert "drain/limit" in out.stdout and "latency produce -> committed" in out.stdout
     assert "lake/parquet" in out.stdout and "after OPTIMIZE" in out.stdout
     assert "scored/plain" in out.stdout and report["scoring_detail"]["batches"]["scored"] > 0
+    # Steady state against steady state: as many timed batches in both modes, the warm-up apart.
+    scoring = report["scoring_detail"]
+    assert scoring["batches"]["plain"] == scoring["batches"]["scored"]
+    assert scoring["warmup"]["scored_batches_s"] and "first scored start (warm-up)" in out.stdout
     # The lake's files per 100k events: compaction brings them down.
     assert report["lake_files_per_100k_after"] < report["lake_files_per_100k_before"]
