@@ -28,6 +28,7 @@ lab: setup
 # the monitoring tests and runs everything else with the exporters on. Without Chromium the browser
 # test is skipped (never in CI: .ci/run installs it): tests/chromium.py says so, and how to get it.
 test: export LAB_MONITORING := true
+test: PREFETCH = --with-compose --with-monitoring
 test: setup
 	@$(PY) tests/chromium.py || true
 	$(LAB) stack up
@@ -39,6 +40,7 @@ notebooks:
 
 # The tests that need no running service: transformations, generator, messages, config, checks'
 # logic, architecture, compose file. The inner loop while developing; `make test` runs them too.
+test-unit: PREFETCH = --with-compose
 test-unit: setup
 	$(PY) -m pytest -m "not integration and not slow" tests
 
@@ -49,11 +51,18 @@ setup: $(VENV)/.installed .env
 	$(PYTHON) -c "from lab_utils import config; config.ensure_env_file()"
 
 # Re-install when the pins change; the stamp keeps `make` from reinstalling every time.
+# While pip installs, Maven fetches the jars and Go builds MinIO (and, for `make test`, Docker Compose
+# and Prometheus): lab_utils.services.prefetch needs only the standard library, so it runs on $(PYTHON)
+# before the venv exists. Its log is .lab/logs/prefetch.log; if it fails, `stack up` tries again and
+# says why in one line.
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	@mkdir -p .lab/logs
+	$(PYTHON) -W ignore::RuntimeWarning:runpy -m lab_utils.services.prefetch $(PREFETCH) > .lab/logs/prefetch.log 2>&1 & \
+	  fetch=$$!; \
+	  $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e ".[test]"; \
+	  pip=$$?; wait $$fetch || echo "note: fetching and building failed (.lab/logs/prefetch.log); stack up will try again"; \
+	  exit $$pip
 	@touch $@
 
 stack: setup

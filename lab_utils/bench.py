@@ -460,6 +460,95 @@ def scoring_overhead(rate: float = 1000, batches: int = 24, rounds: int = 3, ski
             "rss_while_scoring_mib": peak_rss}
 
 
+# --------------------------------------------------------------------------- scaling out (issue 20)
+
+def producer_rf3_vs_rf1(runs: int = 5, n: int = 200_000, say=print) -> dict:
+    """The bulk producer's rate (acks=all) into a topic with 3 replicas (min.insync.replicas=2) and
+    into one with 1 replica, on the same three brokers, interleaved, median of `runs` each. The lab
+    runs three brokers for the time of the measure (services.scale_out), then its configuration again."""
+    records = TransactionGenerator(seed=1, start_id=1).take(n)
+    results: dict[str, list[float]] = {"rf3": [], "rf1": []}
+    services.scale_out(kafka_brokers=3, spark_workers=0, say=say)
+    try:
+        cfg = _config.load()
+        topics = []
+        try:
+            for _ in range(runs):
+                for name, factor in (("rf3", 3), ("rf1", 1)):
+                    topic = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+                    topics.append(topic)
+                    kafka.ensure_topic(cfg, topic, replication_factor=factor)
+                    s = _producer.produce(records=records, count=n, topic=topic, progress=False, cfg=cfg)
+                    if s.failed:
+                        raise RuntimeError(f"benchmark data not fully produced: {s}")
+                    results[name].append(s.acknowledged / s.seconds)
+        finally:
+            kafka.delete_topics(cfg, topics)
+    finally:
+        services.scale_back(say=say)
+    return {name: _spread(values) for name, values in results.items()} | {"messages_per_run": n, "brokers": 3}
+
+
+_CLUSTER_DRAIN = """
+import json, sys
+from lab_utils import bench
+print(json.dumps(bench.cluster_drains(*json.loads(sys.argv[1]))), flush=True)
+"""
+
+
+def cluster_drains(topic: str, runs: int) -> dict:
+    """In a process of its own (a JVM holds one SparkContext: the benchmark's is local): a session
+    on the lab's standalone cluster drains `topic` with one worker, then with two, `runs` times,
+    alternating. Returns the seconds of each drain and the tasks each executor ran."""
+    cfg = _config.load()
+    services.scale_out(spark_workers=1, say=lambda _line: None)
+    spark = get_spark(app_name="lab-bench-cluster")
+    result: dict = {"1": [], "2": [], "tasks": {"1": [], "2": []}}
+    try:
+        pipeline.wait_for_executors(spark, 1, master_ui=cfg.spark_master_ui)
+        warm_topic, _ = _fresh_topic_with(cfg, 20_000, 0.01, seed=2)
+        try:
+            drain(spark, warm_topic, cfg)  # class loading and JIT, on the driver and the executor
+        finally:
+            kafka.delete_topics(cfg, [warm_topic])
+        for _ in range(runs):
+            for workers in (1, 2):
+                services.scale_out(spark_workers=workers, say=lambda _line: None)
+                pipeline.wait_for_executors(spark, workers, master_ui=cfg.spark_master_ui, exactly=True)
+                before = {e["executor"]: e["completed_tasks"] for e in pipeline.executors(spark)}
+                result[str(workers)].append(drain(spark, topic, cfg)["seconds"])
+                result["tasks"][str(workers)].append(
+                    {e["executor"]: e["completed_tasks"] - before.get(e["executor"], 0) for e in pipeline.executors(spark)})
+    finally:
+        spark.stop()
+        services.scale_out(spark_workers=0, say=lambda _line: None)
+    return result
+
+
+def drain_one_vs_two_workers(n: int = 500_000, runs: int = 3, bad_ratio: float = 0.01,
+                             cfg: _config.LabConfig | None = None) -> dict:
+    """Drain n messages Kafka -> output/ on the standalone cluster with one worker, then two
+    (1 core each), `runs` times alternating; events/s (median) and how the tasks split."""
+    import json
+    import subprocess
+    import sys
+
+    cfg = cfg or _config.load()
+    topic, _ = _fresh_topic_with(cfg, n, bad_ratio)
+    try:
+        out = subprocess.run([sys.executable, "-c", _CLUSTER_DRAIN, json.dumps([topic, runs])], capture_output=True,
+                             text=True, timeout=3600, cwd=_config.ROOT)
+        if out.returncode:
+            raise RuntimeError(f"the cluster drain failed: {out.stderr.strip()[-2000:]}")
+        drains = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        kafka.delete_topics(cfg, [topic])
+        services.up(say=lambda _line: None)  # the configured lab: no cluster unless LAB_SPARK_WORKERS says so
+    return {"messages": n, "runs": runs, "seconds": {"1": drains["1"], "2": drains["2"]},
+            "events_per_s": {w: _spread([n / s for s in drains[w]]) for w in ("1", "2")},
+            "tasks_per_executor": drains["tasks"]}
+
+
 def _rss_mib(pid: int, field: str = "VmHWM") -> float:
     """Peak (VmHWM) or current (VmRSS) resident memory of a process, in MiB."""
     from pathlib import Path
@@ -559,6 +648,15 @@ def run(quick: bool = False, say=print) -> dict:
     report["plain_batch_s"], report["scored_batch_s"] = scored["plain_batch_s"], scored["scored_batch_s"]
     report["scoring_over_plain"] = scored["scoring_over_plain"]
     report["scoring_detail"] = scored
+    say("scaling out: producer RF3 vs RF1 on three brokers; drain on one Spark worker vs two ...")
+    rf = producer_rf3_vs_rf1(runs=1 if quick else 5, n=20_000 if quick else 200_000, say=lambda _line: None)
+    report["producer_rf3_msgs_per_s"] = rf["rf3"]["median"]
+    report["producer_rf1_msgs_per_s"] = rf["rf1"]["median"]
+    report["producer_replication_detail"] = rf
+    workers = drain_one_vs_two_workers(n=20_000 if quick else 500_000, runs=1 if quick else 3, cfg=cfg)
+    report["drain_1_worker_events_per_s"] = workers["events_per_s"]["1"]["median"]
+    report["drain_2_workers_events_per_s"] = workers["events_per_s"]["2"]["median"]
+    report["drain_workers_detail"] = workers
 
     spark = get_spark(cfg=cfg)
     driver_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
@@ -582,7 +680,8 @@ KEYS = ("generator_records_per_s", "producer_msgs_per_s", "producer_naive_msgs_p
         "drain_lake_events_per_s", "lake_over_parquet", "lake_files_per_100k_before", "lake_files_per_100k_after",
         "limit_events_per_s",
         "latency_p50_s", "latency_p99_s", "get_spark_s", "stack_up_s", "first_batch_s", "stack_rss_mib",
-        "files_per_100k_events", "plain_batch_s", "scored_batch_s", "scoring_over_plain")
+        "files_per_100k_events", "plain_batch_s", "scored_batch_s", "scoring_over_plain",
+        "producer_rf3_msgs_per_s", "producer_rf1_msgs_per_s", "drain_1_worker_events_per_s", "drain_2_workers_events_per_s")
 
 
 def format_report(r: dict) -> str:
@@ -614,5 +713,10 @@ def format_report(r: dict) -> str:
         f"{r['scoring_detail']['batches']['scored']} batches each, after a warm-up start)",
         f"first scored start (warm-up)       {r['scoring_detail']['warmup']['scored_extra_s']:>+12.1f} s over the "
         f"steady state, model load {r['scoring_detail']['warmup']['model_load_s']:.1f} s",
+        f"producer, 3 brokers, RF3 / RF1     {r['producer_rf3_msgs_per_s']:>12,.0f} / "
+        f"{r['producer_rf1_msgs_per_s']:,.0f} msg/s (acks=all, min.insync.replicas 2 / 1)",
+        f"drain on 1 worker / 2 workers      {r['drain_1_worker_events_per_s']:>12,.0f} / "
+        f"{r['drain_2_workers_events_per_s']:,.0f} events/s (1 core each; tasks per executor "
+        f"{r['drain_workers_detail']['tasks_per_executor']['2'][-1]})",
     ]
     return "\n".join(lines)

@@ -87,6 +87,9 @@ def _stack(args: argparse.Namespace) -> int:
     if args.monitoring:  # for this command, whatever LAB_MONITORING says (README, Monitoring)
         _config.use_monitoring(True)
     if args.action == "up":
+        # The flags are LAB_SPARK_WORKERS and LAB_KAFKA_BROKERS for this command (validated there).
+        flags = {"LAB_SPARK_WORKERS": args.spark_workers, "LAB_KAFKA_BROKERS": args.kafka_brokers}
+        _config.use_settings(**{k: v for k, v in flags.items() if v is not None})
         report = stack.up()
         print(stack.format_status(report))
     elif args.action == "down":
@@ -301,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="status: print JSON")
     p.add_argument("--monitoring", action="store_true",
                    help="up: also build and start Prometheus, with Kafka's and MinIO's metrics (as LAB_MONITORING=true)")
+    # Checked by lab_utils.config like the settings they stand for: one line naming a good value.
+    p.add_argument("--spark-workers", metavar="N",
+                   help="up: also a Spark standalone master and N workers (0: none); default LAB_SPARK_WORKERS")
+    p.add_argument("--kafka-brokers", metavar="{1,3}",
+                   help="up: one Kafka broker or three; default LAB_KAFKA_BROKERS")
     p.set_defaults(func=_stack)
 
     p = sub.add_parser("produce", help="send transactions to Kafka; prints what was sent")

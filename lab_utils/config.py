@@ -38,6 +38,8 @@ KAFKA_JARS = STATE_DIR / "jars" / "kafka"    # the broker (stack/kafka/pom.xml)
 SPARK_JARS = STATE_DIR / "jars" / "spark"    # Spark's connectors (stack/spark/pom.xml)
 BIN_DIR = STATE_DIR / "bin"                  # binaries built with Go (MinIO, Docker Compose)
 KAFKA_DATA = STATE_DIR / "kafka" / "data"
+KAFKA_CLUSTER_DIR = STATE_DIR / "kafka-3"    # LAB_KAFKA_BROKERS=3: node-1/, node-2/, node-3/, apart from KAFKA_DATA
+SPARK_CLUSTER_DIR = STATE_DIR / "spark"      # the standalone master and workers: work/, tmp/, conf/
 MINIO_DATA = STATE_DIR / "minio" / "data"
 CLASS_ARCHIVE_DIR = STATE_DIR / "cds"        # the Spark driver's class-data-sharing archive
 LOGS_DIR = STATE_DIR / "logs"
@@ -66,6 +68,12 @@ DEFAULTS = {
     "PRODUCER_METRICS_ADDRESS": "127.0.0.1:9101",
     "STREAM_METRICS_ADDRESS": "127.0.0.1:9102",
     "SPARK_UI_PORT": "4040",
+    # Scaling out (issue 20; docs/contract.md): a Spark standalone cluster and a three-node Kafka.
+    "LAB_SPARK_WORKERS": "0",
+    "LAB_KAFKA_BROKERS": "1",
+    "SPARK_MASTER_PORT": "7077",
+    "SPARK_MASTER_WEBUI_PORT": "8080",
+    "SPARK_WORKER_WEBUI_PORT": "8081",
 }
 # What LAB_MONITORING accepts, and what each means.
 BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
@@ -80,8 +88,10 @@ _ = i18n.catalog(__name__, {
     "from_env_file": {"en": "read from {path}, line {line}", "fr": "lu dans {path}, ligne {line}"},
     "from_default": {"en": "the default", "fr": "la valeur par défaut"},
     "from_kernel": {"en": "chosen with `config.use_language()`", "fr": "choisi avec `config.use_language()`"},
-    "from_process": {"en": "chosen in this process with `config.use_monitoring()` or `--monitoring`",
-                     "fr": "choisi dans ce processus avec `config.use_monitoring()` ou `--monitoring`"},
+    "from_process": {"en": "chosen in this process (`config.use_monitoring()`, `config.use_settings()` or a flag "
+                           "of `stack up`)",
+                     "fr": "choisi dans ce processus (`config.use_monitoring()`, `config.use_settings()` ou une "
+                           "option de `stack up`)"},
     "from_code": {"en": "given in code", "fr": "donné dans le code"},
     "env_file_line": {
         "en": "{path}:{line}: expected KEY=VALUE, got {text}: fix or delete that line",
@@ -172,6 +182,26 @@ _ = i18n.catalog(__name__, {
         "en": "{setting} ({where}) is not a port number (a whole number from 1 to 65535): e.g. {example}",
         "fr": "{setting} ({where}) n'est pas un numéro de port (un entier de 1 à 65535) : par exemple {example}",
     },
+    "unknown_setting": {
+        "en": "{name} is not a setting of the lab: use one of docs/contract.md's names",
+        "fr": "{name} n'est pas un réglage du lab : utilisez un des noms de docs/contract.md",
+    },
+    "bad_LAB_SPARK_WORKERS": {
+        "en": "{setting} ({where}) is not a number of Spark workers: use 0 (Spark in the kernel) up to {most}, "
+              "e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un nombre de workers Spark : utilisez 0 (Spark dans le noyau) "
+              "à {most}, par exemple {example}",
+    },
+    "bad_LAB_KAFKA_BROKERS": {
+        "en": "{setting} ({where}): the lab runs 1 or 3 Kafka brokers, e.g. {example}",
+        "fr": "{setting} ({where}) : le lab fait tourner 1 ou 3 brokers Kafka, par exemple {example}",
+    },
+    "bad_cluster_port": {
+        "en": "{setting} ({where}) is not a TCP port for a service of the lab: use a number from 1024 to 65535, "
+              "e.g. {example}",
+        "fr": "{setting} ({where}) n'est pas un port TCP pour un service du lab : utilisez un nombre de 1024 à "
+              "65535, par exemple {example}",
+    },
     "bad_JUPYTER_PORT": {
         "en": "{setting} ({where}) is not a port number (a whole number from 1 to 65535): e.g. {example}",
         "fr": "{setting} ({where}) n'est pas un numéro de port (un entier de 1 à 65535) : par exemple {example}",
@@ -195,6 +225,11 @@ EXAMPLES = {
     "PRODUCER_METRICS_ADDRESS": "PRODUCER_METRICS_ADDRESS=127.0.0.1:9101",
     "STREAM_METRICS_ADDRESS": "STREAM_METRICS_ADDRESS=127.0.0.1:9102",
     "SPARK_UI_PORT": "SPARK_UI_PORT=4040",
+    "LAB_SPARK_WORKERS": "LAB_SPARK_WORKERS=2",
+    "LAB_KAFKA_BROKERS": "LAB_KAFKA_BROKERS=3",
+    "SPARK_MASTER_PORT": "SPARK_MASTER_PORT=7077",
+    "SPARK_MASTER_WEBUI_PORT": "SPARK_MASTER_WEBUI_PORT=8080",
+    "SPARK_WORKER_WEBUI_PORT": "SPARK_WORKER_WEBUI_PORT=8081",
 }
 # Where a setting's value came from (LabConfig.source).
 ENVIRONMENT, ENV_FILE_SOURCE, DEFAULT, KERNEL, PROCESS = "environment", ".env", "default", "kernel", "process"
@@ -227,6 +262,11 @@ class LabConfig:
     PRODUCER_METRICS_ADDRESS: str
     STREAM_METRICS_ADDRESS: str
     SPARK_UI_PORT: str
+    LAB_SPARK_WORKERS: str
+    LAB_KAFKA_BROKERS: str
+    SPARK_MASTER_PORT: str
+    SPARK_MASTER_WEBUI_PORT: str
+    SPARK_WORKER_WEBUI_PORT: str
     # An init-only value, not a setting: `fields(LabConfig)` stays the list of settings.
     sources: InitVar[dict[str, "Source"] | None] = None
 
@@ -267,6 +307,35 @@ class LabConfig:
 
         Derived, not a setting of its own, so that every topic (a test's too) has its own."""
         return f"{topic or self.KAFKA_TOPIC}-chargebacks"
+
+    # Scaling out. Kafka node i (1, 2, 3) listens on the bootstrap port + 2 (i - 1), its controller
+    # on the next port: 9092/9093, 9094/9095, 9096/9097 by default (README, "Scaling out").
+    @property
+    def kafka_brokers(self) -> int:
+        return int(self.LAB_KAFKA_BROKERS)
+
+    @property
+    def kafka_nodes(self) -> list[tuple[int, str, int, int]]:
+        """(node id, host, broker port, controller port) of each Kafka node the lab runs."""
+        host, port = self.kafka_host_port
+        return [(i, host, port + 2 * (i - 1), port + 2 * (i - 1) + 1) for i in range(1, self.kafka_brokers + 1)]
+
+    @property
+    def spark_workers(self) -> int:
+        return int(self.LAB_SPARK_WORKERS)
+
+    @property
+    def spark_master_url(self) -> str:
+        """The standalone master the lab starts when LAB_SPARK_WORKERS > 0 (SPARK_MASTER may name it)."""
+        return f"spark://127.0.0.1:{self.SPARK_MASTER_PORT}"
+
+    @property
+    def spark_master_ui(self) -> str:
+        return f"http://127.0.0.1:{self.SPARK_MASTER_WEBUI_PORT}"
+
+    def spark_worker_ui(self, worker: int) -> str:
+        """The UI of worker 1, 2, ...: SPARK_WORKER_WEBUI_PORT, then the next ports."""
+        return f"http://127.0.0.1:{int(self.SPARK_WORKER_WEBUI_PORT) + worker - 1}"
 
     def s3a_path(self, *parts: str) -> str:
         """`s3a://LAB_BUCKET/<parts>` for Spark."""
@@ -453,7 +522,16 @@ _VALIDATORS = {
     "PRODUCER_METRICS_ADDRESS": _valid_host_port,
     "STREAM_METRICS_ADDRESS": _valid_host_port,
     "SPARK_UI_PORT": valid_port,
+    "LAB_SPARK_WORKERS": lambda value: value.isdigit() and int(value) <= MAX_SPARK_WORKERS,
+    "LAB_KAFKA_BROKERS": lambda value: value in ("1", "3"),
+    # The cluster's own listeners: not a privileged port.
+    "SPARK_MASTER_PORT": lambda value: valid_port(value) and int(value) >= 1024,
+    "SPARK_MASTER_WEBUI_PORT": lambda value: valid_port(value) and int(value) >= 1024,
+    "SPARK_WORKER_WEBUI_PORT": lambda value: valid_port(value) and int(value) >= 1024,
 }
+# Settings whose error line is shared (one text for several names).
+_MESSAGES = {name: "bad_cluster_port" for name in ("SPARK_MASTER_PORT", "SPARK_MASTER_WEBUI_PORT",
+                                                    "SPARK_WORKER_WEBUI_PORT")}
 
 
 def check_setting(name: str, value: str, source: Source | None = None, lang: str | None = None) -> str | None:
@@ -466,8 +544,8 @@ def check_setting(name: str, value: str, source: Source | None = None, lang: str
     if check is None or check(value):
         return None
     example = _suggest_zone(value) if name == "LAB_TIMEZONE" else EXAMPLES[name]
-    return _(f"bad_{name}", in_lang=lang, setting=f"{name}={value!r}", where=where, example=example,
-             languages=", ".join(LANGUAGES))
+    return _(_MESSAGES.get(name, f"bad_{name}"), in_lang=lang, setting=f"{name}={value!r}", where=where,
+             example=example, languages=", ".join(LANGUAGES), most=MAX_SPARK_WORKERS)
 
 
 # --------------------------------------------------------------------------- reading
@@ -559,6 +637,44 @@ def language(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> st
 
 i18n.set_language_source(language)
 
+# Settings a process chose for itself (a lesson that scales the lab out, a test): they win over
+# the environment and .env, for this process only, like a kernel's language.
+_chosen_settings: dict[str, str] = {}
+
+# Each worker runs an executor JVM of its own: more than this does not fit a laptop.
+MAX_SPARK_WORKERS = 8
+
+
+def use_settings(**values: object) -> dict[str, str]:
+    """In this process only, `values` win over the environment and .env, e.g.
+    `use_settings(LAB_KAFKA_BROKERS=3, LAB_SPARK_WORKERS=1)` (lesson 09, `stack up --kafka-brokers 3`).
+    No argument: back to the environment, .env and defaults. Returns the settings chosen before (to
+    put them back); ConfigError for an unknown name or an invalid value, which then changes nothing."""
+    global _chosen_settings
+    names = {f.name for f in fields(LabConfig)}
+    for name in values:
+        if name not in names:
+            raise ConfigError(_("unknown_setting", name=name))
+    before, chosen = _chosen_settings, {k: str(v) for k, v in values.items()}
+    _chosen_settings = chosen
+    try:
+        load()
+    except ConfigError:
+        _chosen_settings = before
+        raise
+    return before
+
+
+def _all_brokers(values: dict[str, str]) -> str:
+    """With three brokers on this machine, clients bootstrap from all three (docs/contract.md), so a
+    client started while one is down still finds the others. A list given explicitly stays as is."""
+    servers = values["KAFKA_BOOTSTRAP_SERVERS"]
+    host, _sep, port = servers.strip().rpartition(":")
+    if values["LAB_KAFKA_BROKERS"] == "1" or "," in servers or host not in ("127.0.0.1", "localhost") \
+            or not port.isdigit():
+        return servers
+    return ",".join(f"{host}:{int(port) + 2 * i}" for i in range(int(values["LAB_KAFKA_BROKERS"])))
+
 
 # Monitoring chosen by a kernel for itself (notebook 06) or by a command line flag
 # (`stack up --monitoring`): it wins over LAB_MONITORING, for this process only.
@@ -603,6 +719,8 @@ def settings(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> di
             value, source = _chosen_language, Source(KERNEL)
         if name == "LAB_MONITORING" and _chosen_monitoring is not None:
             value, source = ("true" if _chosen_monitoring else "false"), Source(PROCESS)
+        if name in _chosen_settings:
+            value, source = _chosen_settings[name], Source(PROCESS)
         found[name] = Setting(name, value, source, check_setting(name, value, source, lang))
     return found
 
@@ -619,8 +737,9 @@ def load(env: dict[str, str] | None = None, env_file: Path = ENV_FILE) -> LabCon
     for s in found.values():
         if s.problem:
             raise ConfigError(s.problem)
-    return LabConfig(**{name: s.value for name, s in found.items()},
-                     sources={name: s.source for name, s in found.items()})
+    values = {name: s.value for name, s in found.items()}
+    values["KAFKA_BOOTSTRAP_SERVERS"] = _all_brokers(values)
+    return LabConfig(**values, sources={name: s.source for name, s in found.items()})
 
 
 def java_home() -> str | None:

@@ -70,10 +70,12 @@ _ = i18n.catalog(__name__, {
               "`apt-get install openjdk-17-jdk-headless`) et ajoutez-le au PATH",
     },
     "master_down": {
-        "en": "the Spark master {master} (SPARK_MASTER, {where}) does not answer: start it (with Docker Compose: "
+        "en": "the Spark master {master} (SPARK_MASTER, {where}) does not answer: start the lab's cluster "
+              "(`python -m lab_utils stack up --spark-workers 2`, or with Docker Compose "
               "`docker compose --profile spark-cluster up -d`), or set SPARK_MASTER=local[*] to run Spark in "
               "this process",
-        "fr": "le maître Spark {master} (SPARK_MASTER, {where}) ne répond pas : démarrez-le (avec Docker Compose : "
+        "fr": "le maître Spark {master} (SPARK_MASTER, {where}) ne répond pas : démarrez le cluster du lab "
+              "(`python -m lab_utils stack up --spark-workers 2`, ou avec Docker Compose "
               "`docker compose --profile spark-cluster up -d`), ou choisissez SPARK_MASTER=local[*] pour exécuter "
               "Spark dans ce processus",
     },

@@ -134,8 +134,9 @@ def kafka_ready(cfg: _config.LabConfig) -> bool:
     """True when the broker answers a metadata request."""
     from kafka.errors import KafkaError
 
-    host, port = cfg.kafka_host_port
-    if not port_open(host, port):
+    # Any one of the bootstrap brokers will do (with three, one may be down: that is the point).
+    addresses = [a.strip().rpartition(":") for a in cfg.KAFKA_BOOTSTRAP_SERVERS.split(",") if a.strip()]
+    if not any(port.isdigit() and port_open(host or "127.0.0.1", int(port)) for host, _, port in addresses):
         return False
     try:
         with admin(cfg, request_timeout_ms=5000, client_id="lab-healthcheck") as client:
@@ -151,17 +152,28 @@ def list_topics(cfg: _config.LabConfig) -> set[str]:
         return set(client.list_topics())
 
 
-def ensure_topic(cfg: _config.LabConfig, topic: str | None = None, partitions: int = TOPIC_PARTITIONS) -> bool:
-    """Create the topic if it is missing. Returns True when it created it."""
+def replication(cfg: _config.LabConfig) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) of the lab's topics: (1, 1) on one broker; (3, 2)
+    on three (LAB_KAFKA_BROKERS=3), so an acks=all write is on two brokers and any one may die."""
+    return (3, 2) if cfg.kafka_brokers >= 3 else (1, 1)
+
+
+def ensure_topic(cfg: _config.LabConfig, topic: str | None = None, partitions: int = TOPIC_PARTITIONS,
+                 replication_factor: int | None = None) -> bool:
+    """Create the topic if it is missing, replicated as `replication(cfg)` says (or with
+    `replication_factor`, and then min.insync.replicas = min(2, it)). Returns True when it created it."""
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     topic = topic or cfg.KAFKA_TOPIC
+    factor, min_insync = replication(cfg) if replication_factor is None else (replication_factor,
+                                                                              min(2, replication_factor))
     with admin(cfg) as client:
         if topic in client.list_topics():
             return False
         try:
-            client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+            client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=factor,
+                                           topic_configs={"min.insync.replicas": str(min_insync)})])
         except TopicAlreadyExistsError:
             return False
         return True
@@ -224,3 +236,19 @@ def topic_size(topic: str | None = None, cfg: _config.LabConfig | None = None) -
 def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) -> dict[int, int]:
     """The offset the next message of each partition will get (what a reader has to reach)."""
     return {p: end for p, (_, end) in topic_offsets(topic, cfg).items()}
+
+
+# --------------------------------------------------------------------------- replicas
+
+def partition_replicas(cfg: _config.LabConfig, topic: str | None = None) -> list[dict]:
+    """Per partition of the topic: its leader, its replicas and its in-sync replicas (ISR), as the
+    cluster's metadata says now: [{"partition": 0, "leader": 2, "replicas": [2, 3, 1], "isr": [2, 3, 1]}, ...].
+    A partition without a leader has leader -1."""
+    topic = topic or cfg.KAFKA_TOPIC
+    with admin(cfg) as client:
+        described = [t for t in client.describe_topics([topic]) if t.get("name") == topic]
+    if not described or described[0].get("error_code"):
+        raise LabError(_("no_topic", topic=topic, default_topic=cfg.KAFKA_TOPIC))
+    return [{"partition": p["partition_index"], "leader": p["leader_id"], "replicas": list(p["replica_nodes"]),
+             "isr": list(p["isr_nodes"])}
+            for p in sorted(described[0]["partitions"], key=lambda p: p["partition_index"])]

@@ -58,6 +58,9 @@ _ = i18n.catalog(__name__, {
               "une fois avec Maven)",
     },
 })
+# An executor on the lab's standalone cluster: what one worker lends (lab_utils.services.spark_cluster).
+EXECUTOR_CORES = "1"
+EXECUTOR_MEMORY = "512m"
 
 
 def spark_jars(required: bool = True) -> list[Path]:
@@ -117,6 +120,12 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         # 200 tiny tasks and 200 small files per micro-batch).
         "spark.driver.memory": "1g",
         "spark.sql.shuffle.partitions": "4",
+        # On a standalone cluster (LAB_SPARK_WORKERS; ignored by local[*]): one executor per worker,
+        # with the worker's one core and a 512 MiB heap (lab_utils.services.spark_cluster sizes them),
+        # logging like the driver.
+        "spark.executor.cores": EXECUTOR_CORES,
+        "spark.executor.memory": EXECUTOR_MEMORY,
+        "spark.executor.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
         # docs/contract.md: every port on 127.0.0.1; the UI on 4040.
         "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",
         "spark.driver.bindAddress": "0.0.0.0" if remote else "127.0.0.1",

@@ -4,6 +4,8 @@ Each artifact is rebuilt only when the file that pins it changes (a sha256 stamp
 Kafka in stack/kafka/pom.xml, Spark's connectors in stack/spark/pom.xml, MinIO in
 stack/minio/go.mod, Docker Compose (to validate the compose file) in stack/compose/go.mod.
 Also the tools check: Java 17+, Maven, Go, with the install command when one is missing.
+
+`make` runs these steps while pip installs (lab_utils.services.prefetch).
 """
 
 from __future__ import annotations
@@ -209,3 +211,4 @@ def fetch_and_build(steps: list[Callable[[Callable[[str], None]], object]], say:
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise errors[0]
+

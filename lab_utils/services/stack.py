@@ -16,31 +16,34 @@ starts Kafka and MinIO with their metrics on (lab_utils.services.monitoring):
 
     .lab/bin/prometheus, promtool      .lab/jars/monitoring/   the JMX exporter agent
     .lab/prometheus/data/              .lab/prometheus/targets/   the live Python exporters
+
+With LAB_KAFKA_BROKERS=3 Kafka runs as three nodes (`kafka-1` .. `kafka-3`, data in
+.lab/kafka-3/; lab_utils.services.kafka_cluster), and with LAB_SPARK_WORKERS=N a Spark
+standalone master and N workers run beside it (.lab/spark/; lab_utils.services.spark_cluster).
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from .. import config as _config
 from .. import i18n
 from ..clients import storage
-from ..clients.kafka import ensure_topic, kafka_ready
+from ..clients.kafka import ensure_topic
 from ..clients.prometheus import clean_targets, prometheus_ready
 from ..clients.storage import minio_ready
 from ..errors import CheckpointInUse
 from ..pipeline.checkpoint import CheckpointLock
-from . import monitoring
+from . import kafka_cluster, monitoring, spark_cluster
 from .builds import (ensure_kafka_jars, ensure_minio_binary, ensure_spark_jars, fetch_and_build, require_java,
                      versions)
 from .class_archive import ensure_class_archive
-from .kafka_broker import start_kafka
 from .processes import recorded, stop_process, wait_ready
 from .s3_server import setup_minio, start_minio
 
 START_TIMEOUT_S = {"kafka": 120.0, "minio": 60.0, "prometheus": monitoring.START_TIMEOUT_S}
-SERVICES = ("prometheus", "kafka", "minio")  # in the order `down` stops them
 
 _ = i18n.catalog(__name__, {
     "restart": {
@@ -70,16 +73,22 @@ def up(say: Callable[[str], None] = print) -> dict:
     fetch_and_build([ensure_kafka_jars, ensure_spark_jars, ensure_minio_binary, *monitoring.build_steps(cfg)], say)
     if cfg.monitoring:
         restart_without_metrics(cfg, say)
-    procs = {"kafka": start_kafka(cfg), "minio": start_minio(cfg)}
+    # The driver's class archive (a Spark JVM for about a minute, the first time) needs no
+    # service: it is built while the services start.
+    archive = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-cds").submit(ensure_class_archive, say)
+    procs = {**kafka_cluster.start_kafka_nodes(cfg, say), "minio": start_minio(cfg)}
     if cfg.monitoring:
         procs["prometheus"] = monitoring.start_prometheus(cfg)
     wait_ready("MinIO", procs["minio"], lambda: minio_ready(cfg), START_TIMEOUT_S["minio"])
     setup_minio(cfg)
-    wait_ready("Kafka", procs["kafka"], lambda: kafka_ready(cfg), START_TIMEOUT_S["kafka"])
+    for name in kafka_cluster.node_names(cfg.kafka_brokers):  # each node up, and the brokers know each other
+        wait_ready("Kafka" if name == kafka_cluster.SINGLE else f"Kafka {name}", procs[name],
+                   lambda: kafka_cluster.all_brokers_ready(cfg), START_TIMEOUT_S["kafka"])
     ensure_topic(cfg)
     if cfg.monitoring:
         wait_ready("Prometheus", procs["prometheus"], lambda: prometheus_ready(cfg), START_TIMEOUT_S["prometheus"])
-    ensure_class_archive(say)
+    spark_cluster.up(cfg, say)  # LAB_SPARK_WORKERS: a master and N workers, or none
+    archive.result()
     report = status(cfg)
     report["up_seconds"] = round(time.monotonic() - t0, 2)
     return report
@@ -103,13 +112,15 @@ def restart_without_metrics(cfg: _config.LabConfig, say: Callable[[str], None]) 
 
 
 def ensure_up(say: Callable[[str], None] = print) -> dict:
-    """Start the native stack unless Kafka and MinIO (and Prometheus, with monitoring on) already
-    answer, natively or from Docker Compose.
+    """Start the native stack unless Kafka's brokers and MinIO (and Prometheus, with monitoring on,
+    and the Spark workers LAB_SPARK_WORKERS asks for) already answer, natively or from Docker Compose.
 
     What a notebook calls: it never fights a compose stack for its ports.
     """
     cfg = _config.load()
-    if kafka_ready(cfg) and minio_ready(cfg) and (not cfg.monitoring or prometheus_ready(cfg)):
+    cluster = not cfg.spark_workers or len(spark_cluster.alive_workers(cfg)) == cfg.spark_workers
+    if kafka_cluster.all_brokers_ready(cfg) and minio_ready(cfg) and cluster \
+            and (not cfg.monitoring or prometheus_ready(cfg)):
         ensure_topic(cfg)
         return status(cfg)
     return up(say)
@@ -118,7 +129,8 @@ def ensure_up(say: Callable[[str], None] = print) -> dict:
 def down(say: Callable[[str], None] = print) -> list[str]:
     """Stop the processes `up` started (by their recorded PIDs), and nothing else."""
     stopped = []
-    for name in SERVICES:
+    workers = [spark_cluster.worker_name(n) for n in spark_cluster.running_workers()]
+    for name in ("prometheus", *workers, spark_cluster.MASTER, kafka_cluster.SINGLE, *kafka_cluster.NODES, "minio"):
         proc = recorded(name)
         if proc and stop_process(proc):
             stopped.append(name)
@@ -128,17 +140,27 @@ def down(say: Callable[[str], None] = print) -> list[str]:
 
 
 def status(cfg: _config.LabConfig | None = None) -> dict:
-    """What runs where: per service its PID, address, health, memory, version and log."""
+    """What runs where: per service its PID, address, health, memory, version and log. Each Kafka
+    node is a service of its own; so are the Spark master and each worker, when there are any."""
     cfg = cfg or _config.load()
     vers = versions()
-    checks = {
-        "kafka": (cfg.KAFKA_BOOTSTRAP_SERVERS, lambda: kafka_ready(cfg), f"Apache Kafka {vers['kafka']} (KRaft)"),
-        "minio": (cfg.AWS_ENDPOINT_URL, lambda: minio_ready(cfg), f"MinIO {vers['minio']}"),
-    }
+    brokers = kafka_cluster.live_brokers(cfg)
+    checks = {}
+    for name, (node_id, host, port, _controller) in zip(kafka_cluster.node_names(cfg.kafka_brokers), cfg.kafka_nodes):
+        checks[name] = (f"{host}:{port}", lambda n=node_id: n in brokers, f"Apache Kafka {vers['kafka']} (KRaft)")
+    checks["minio"] = (cfg.AWS_ENDPOINT_URL, lambda: minio_ready(cfg), f"MinIO {vers['minio']}")
     prometheus = recorded("prometheus")
     if cfg.monitoring or (prometheus and prometheus.alive):
         checks["prometheus"] = (cfg.PROMETHEUS_URL, lambda: prometheus_ready(cfg),
                                 f"Prometheus {monitoring.versions()['prometheus']}")
+    workers = max(cfg.spark_workers, *spark_cluster.running_workers(), 0)
+    if workers or recorded(spark_cluster.MASTER):
+        spark = f"Spark {vers.get('spark', '?')} standalone"
+        checks[spark_cluster.MASTER] = (cfg.spark_master_url,
+                                        lambda: (spark_cluster.master_state(cfg) or {}).get("status") == "ALIVE", spark)
+        for n in range(1, workers + 1):
+            checks[spark_cluster.worker_name(n)] = (cfg.spark_worker_ui(n),
+                                                    lambda n=n: spark_cluster.worker_registered(cfg, n), spark)
     services = {}
     for name, (address, ready, version) in checks.items():
         proc = recorded(name)
@@ -155,28 +177,33 @@ def status(cfg: _config.LabConfig | None = None) -> dict:
             "log": str(proc.log) if proc else None,
         }
     services["minio"]["console"] = f"http://{cfg.MINIO_CONSOLE_ADDRESS}"
+    if spark_cluster.MASTER in services:
+        services[spark_cluster.MASTER]["console"] = cfg.spark_master_ui
     report = {"services": services, "versions": vers,
               "monitoring": {"on": cfg.monitoring, "source": cfg.where("LAB_MONITORING")}}
+    if "prometheus" in services and kafka_cluster.SINGLE in services:
+        # Three brokers run without the JMX agent (one port for three JVMs): docs/contract.md.
+        services[kafka_cluster.SINGLE]["metrics"] = (f"http://{cfg.KAFKA_METRICS_ADDRESS}/metrics"
+                                                     if monitoring.exports_metrics("kafka", cfg) else None)
     if "prometheus" in services:
-        services["kafka"]["metrics"] = (f"http://{cfg.KAFKA_METRICS_ADDRESS}/metrics"
-                                        if monitoring.exports_metrics("kafka", cfg) else None)
         report["versions"] = {**vers, **monitoring.versions()}
     return report
 
 
 def format_status(report: dict) -> str:
     lines = []
+    width = max(6, *(len(name) for name in report["services"]))
     for name, s in report["services"].items():
         state = "up" if s["healthy"] else "DOWN"
         who = f"pid {s['pid']}" if s["pid"] else (s["managed_by"] or "not running")
         mem = f", {s['rss_mib']:.0f} MiB" if s.get("rss_mib") else ""
-        lines.append(f"{name:10} {state:5} {s['address']:24} {who}{mem}  {s['version']}")
-        if name == "minio" and s["healthy"]:
-            lines.append(f"{'':16} console {s['console']}")
+        lines.append(f"{name:{width}} {state:5} {s['address']:24} {who}{mem}  {s['version']}")
+        if s.get("console") and s["healthy"]:
+            lines.append(f"{'':{width + 6}} console {s['console']}")
         if s.get("metrics"):
-            lines.append(f"{'':16} metrics {s['metrics']}")
+            lines.append(f"{'':{width + 6}} metrics {s['metrics']}")
         if s["log"]:
-            lines.append(f"{'':16} log {s['log']}")
+            lines.append(f"{'':{width + 6}} log {s['log']}")
     if "monitoring" in report:
         lines.append(f"monitoring {'on' if report['monitoring']['on'] else 'off'} "
                      f"(LAB_MONITORING: {report['monitoring']['source']})")
