@@ -88,10 +88,10 @@ _ = i18n.catalog(__name__, {
     "from_env_file": {"en": "read from {path}, line {line}", "fr": "lu dans {path}, ligne {line}"},
     "from_default": {"en": "the default", "fr": "la valeur par défaut"},
     "from_kernel": {"en": "chosen with `config.use_language()`", "fr": "choisi avec `config.use_language()`"},
-    "from_process": {"en": "chosen in this process (`config.use_monitoring()`, `config.use_settings()` or a flag "
-                           "of `stack up`)",
-                     "fr": "choisi dans ce processus (`config.use_monitoring()`, `config.use_settings()` ou une "
-                           "option de `stack up`)"},
+    "from_process": {"en": "chosen in this process (`config.use_monitoring()` or `--monitoring`; "
+                           "`config.use_settings()` or `stack up --spark-workers`/`--kafka-brokers`)",
+                     "fr": "choisi dans ce processus (`config.use_monitoring()` ou `--monitoring` ; "
+                           "`config.use_settings()` ou `stack up --spark-workers`/`--kafka-brokers`)"},
     "from_code": {"en": "given in code", "fr": "donné dans le code"},
     "env_file_line": {
         "en": "{path}:{line}: expected KEY=VALUE, got {text}: fix or delete that line",

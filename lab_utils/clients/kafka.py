@@ -136,7 +136,7 @@ def kafka_ready(cfg: _config.LabConfig) -> bool:
 
     # Any one of the bootstrap brokers will do (with three, one may be down: that is the point).
     addresses = [a.strip().rpartition(":") for a in cfg.KAFKA_BOOTSTRAP_SERVERS.split(",") if a.strip()]
-    if not any(port.isdigit() and port_open(host or "127.0.0.1", int(port)) for host, _, port in addresses):
+    if not any(port.isdigit() and port_open(host or "127.0.0.1", int(port)) for host, _sep, port in addresses):
         return False
     try:
         with admin(cfg, request_timeout_ms=5000, client_id="lab-healthcheck") as client:
@@ -248,7 +248,7 @@ def partition_replicas(cfg: _config.LabConfig, topic: str | None = None) -> list
     with admin(cfg) as client:
         described = [t for t in client.describe_topics([topic]) if t.get("name") == topic]
     if not described or described[0].get("error_code"):
-        raise LabError(_("no_topic", topic=topic, default_topic=cfg.KAFKA_TOPIC))
+        raise NotSetUp(topic_missing_message(cfg, topic))
     return [{"partition": p["partition_index"], "leader": p["leader_id"], "replicas": list(p["replica_nodes"]),
              "isr": list(p["isr_nodes"])}
             for p in sorted(described[0]["partitions"], key=lambda p: p["partition_index"])]

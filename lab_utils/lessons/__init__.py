@@ -20,6 +20,7 @@ from .ex05_windows import busiest_minute
 from .ex06_monitoring import monitoring_preflight, rejected_per_second
 from .ex07_lake import silver_at_version
 from .ex08_scoring import choose_threshold
+from .ex09_scaling import writes_go_on
 from .verdict import FAIL, OK, OPTIONAL, Verdict, carry_on, not_done, placeholder, verdict
 
 __all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "carry_on", "consumer_group", "docker",
@@ -31,6 +32,8 @@ __all__ = ["FAIL", "OK", "OPTIONAL", "Component", "Verdict", "busiest_minute", "
            "silver_at_version",
            # notebook 08: scoring
            "choose_threshold",
+           # notebook 09: scaling out
+           "writes_go_on",
            # notebook 03: the consumer, step by step (lessons/ex03_consumer.py)
            "add_reason", "batch_numbers", "compare_with_reference", "kafka_frame", "kafka_stream", "local_time",
            "parquet_sink", "parse", "rates_frame", "read_checkpoint", "submit_command", "with_rate"]

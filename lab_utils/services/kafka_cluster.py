@@ -149,6 +149,24 @@ def start_kafka_nodes(cfg: _config.LabConfig, say: Callable[[str], None] = print
     return {NODES[n - 1]: start_node(cfg, n, cluster) for n, *_ in cfg.kafka_nodes}
 
 
+def running_layout(cfg: _config.LabConfig) -> int:
+    """How many Kafka nodes this stack runs now: 3 or 1 by the processes it recorded, else what
+    LAB_KAFKA_BROKERS says. A process that did not choose the layout (`stack status` after
+    `stack up --kafka-brokers 3`) still reports what runs."""
+    if any((proc := recorded(name)) and proc.alive for name in NODES):
+        return len(NODES)
+    if (proc := recorded(SINGLE)) and proc.alive:
+        return 1
+    return cfg.kafka_brokers
+
+
+def layout_nodes(cfg: _config.LabConfig, brokers: int) -> list[tuple[str, int, str, int]]:
+    """(service name, node id, host, port) of each node of a layout of `brokers` nodes, on the
+    ports LabConfig.kafka_nodes gives them."""
+    host, port = cfg.kafka_host_port
+    return [(name, i, host, port + 2 * (i - 1)) for i, name in enumerate(node_names(brokers), 1)]
+
+
 def live_brokers(cfg: _config.LabConfig) -> set[int]:
     """The node ids of the brokers the cluster's metadata lists as alive (empty when none answers)."""
     from kafka.errors import KafkaError
@@ -163,5 +181,8 @@ def live_brokers(cfg: _config.LabConfig) -> set[int]:
 
 
 def all_brokers_ready(cfg: _config.LabConfig) -> bool:
-    """True when every node of the configured layout is a live broker."""
-    return live_brokers(cfg) >= {n for n, *_ in cfg.kafka_nodes}
+    """True when every node of the configured layout is a live broker and accepts clients: a node
+    registers with the controllers a few seconds before its listener accepts connections, and a
+    client sent to it then fails (kafka-python does not try another broker)."""
+    return all(port_open(host, port) for _id, host, port, _controller in cfg.kafka_nodes) and \
+        live_brokers(cfg) >= {n for n, *_rest in cfg.kafka_nodes}

@@ -77,13 +77,15 @@ def wait_for_replicas(predicate: Callable[[dict], bool], topic: str | None = Non
                       cfg: _config.LabConfig | None = None) -> list[dict]:
     """Poll the topic's partitions (`partition_replicas`: leader, replicas, ISR) until `predicate`
     holds for every one of them; return them. ServiceDown after `timeout_s`, showing them."""
+    from kafka.errors import KafkaError
+
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             rows = partition_replicas(cfg, topic)
-        except ServiceDown:
+        except (ServiceDown, KafkaError):  # a broker just died or is not listening yet: ask again
             rows = []
         if rows and all(predicate(row) for row in rows):
             return rows

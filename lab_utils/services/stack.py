@@ -146,7 +146,7 @@ def status(cfg: _config.LabConfig | None = None) -> dict:
     vers = versions()
     brokers = kafka_cluster.live_brokers(cfg)
     checks = {}
-    for name, (node_id, host, port, _controller) in zip(kafka_cluster.node_names(cfg.kafka_brokers), cfg.kafka_nodes):
+    for name, node_id, host, port in kafka_cluster.layout_nodes(cfg, kafka_cluster.running_layout(cfg)):
         checks[name] = (f"{host}:{port}", lambda n=node_id: n in brokers, f"Apache Kafka {vers['kafka']} (KRaft)")
     checks["minio"] = (cfg.AWS_ENDPOINT_URL, lambda: minio_ready(cfg), f"MinIO {vers['minio']}")
     prometheus = recorded("prometheus")
