@@ -98,6 +98,29 @@ def admin(cfg: _config.LabConfig, request_timeout_ms: int = 15_000, client_id: s
         client.close()
 
 
+# With three brokers (LAB_KAFKA_BROKERS=3) a request may go to a broker that just died: kafka-python
+# sends it to a node of the cluster's metadata and does not try another. The controllers fence a dead
+# broker within broker.session.timeout.ms (9 s); then the metadata no longer names it. So an admin
+# request refused that way is asked again, on a new client, for up to this long; with one broker it fails
+# at once (its error names the fix).
+FAILOVER_S = 30.0
+
+
+def admin_call(cfg: _config.LabConfig, call, **settings):
+    """`call(client)` on an admin client (see `admin`), asked again while a dead broker is being fenced."""
+    from kafka.errors import KafkaConnectionError, NodeNotReadyError
+
+    deadline = time.monotonic() + (FAILOVER_S if "," in cfg.KAFKA_BOOTSTRAP_SERVERS else 0.0)
+    while True:
+        try:
+            with admin(cfg, **settings) as client:
+                return call(client)
+        except (KafkaConnectionError, NodeNotReadyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)  # a poll, bounded by the deadline
+
+
 def reader(cfg: _config.LabConfig, client_id: str, **settings):
     """A KafkaConsumer without a group: it reads, and moves nobody's offsets."""
     from kafka import KafkaConsumer
@@ -139,8 +162,8 @@ def kafka_ready(cfg: _config.LabConfig) -> bool:
     if not any(port.isdigit() and port_open(host or "127.0.0.1", int(port)) for host, _sep, port in addresses):
         return False
     try:
-        with admin(cfg, request_timeout_ms=5000, client_id="lab-healthcheck") as client:
-            return bool(client.describe_cluster().get("brokers"))
+        return bool(admin_call(cfg, lambda client: client.describe_cluster().get("brokers"),
+                               request_timeout_ms=5000, client_id="lab-healthcheck"))
     except (ServiceDown, KafkaError, OSError):
         return False
 
@@ -148,8 +171,7 @@ def kafka_ready(cfg: _config.LabConfig) -> bool:
 # --------------------------------------------------------------------------- topics
 
 def list_topics(cfg: _config.LabConfig) -> set[str]:
-    with admin(cfg) as client:
-        return set(client.list_topics())
+    return set(admin_call(cfg, lambda client: client.list_topics()))
 
 
 def replication(cfg: _config.LabConfig) -> tuple[int, int]:
@@ -168,20 +190,23 @@ def ensure_topic(cfg: _config.LabConfig, topic: str | None = None, partitions: i
     topic = topic or cfg.KAFKA_TOPIC
     factor, min_insync = replication(cfg) if replication_factor is None else (replication_factor,
                                                                               min(2, replication_factor))
-    with admin(cfg) as client:
+
+    def create(client) -> bool:
         if topic in client.list_topics():
             return False
         try:
             client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=factor,
                                            topic_configs={"min.insync.replicas": str(min_insync)})])
-        except TopicAlreadyExistsError:
+        except TopicAlreadyExistsError:  # also when a first try created it, then lost its answer
             return False
         return True
+
+    return admin_call(cfg, create)
 
 
 def delete_topics(cfg: _config.LabConfig, topics: list[str], wait_s: float = 0) -> None:
     """Delete topics that exist; with `wait_s`, also wait (bounded) until the broker lists them no more."""
-    with admin(cfg) as client:
+    def delete(client) -> None:
         present = [t for t in topics if t in client.list_topics()]
         if not present:
             return
@@ -191,6 +216,8 @@ def delete_topics(cfg: _config.LabConfig, topics: list[str], wait_s: float = 0) 
             if time.monotonic() > deadline:
                 raise ServiceDown(_("not_deleted", topics=", ".join(present), seconds=f"{wait_s:.0f}"))
             time.sleep(0.2)
+
+    admin_call(cfg, delete)
 
 
 def topic_id(cfg: _config.LabConfig, topic: str) -> str | None:
@@ -240,13 +267,13 @@ def end_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None) 
 
 # --------------------------------------------------------------------------- replicas
 
-def partition_replicas(cfg: _config.LabConfig, topic: str | None = None) -> list[dict]:
+def partition_replicas(topic: str | None = None, cfg: _config.LabConfig | None = None) -> list[dict]:
     """Per partition of the topic: its leader, its replicas and its in-sync replicas (ISR), as the
     cluster's metadata says now: [{"partition": 0, "leader": 2, "replicas": [2, 3, 1], "isr": [2, 3, 1]}, ...].
     A partition without a leader has leader -1."""
+    cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    with admin(cfg) as client:
-        described = [t for t in client.describe_topics([topic]) if t.get("name") == topic]
+    described = [t for t in admin_call(cfg, lambda client: client.describe_topics([topic])) if t.get("name") == topic]
     if not described or described[0].get("error_code"):
         raise NotSetUp(topic_missing_message(cfg, topic))
     return [{"partition": p["partition_index"], "leader": p["leader_id"], "replicas": list(p["replica_nodes"]),

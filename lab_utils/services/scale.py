@@ -84,7 +84,7 @@ def wait_for_replicas(predicate: Callable[[dict], bool], topic: str | None = Non
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            rows = partition_replicas(cfg, topic)
+            rows = partition_replicas(topic, cfg)
         except (ServiceDown, KafkaError):  # a broker just died or is not listening yet: ask again
             rows = []
         if rows and all(predicate(row) for row in rows):

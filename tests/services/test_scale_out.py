@@ -405,7 +405,7 @@ def test_up_and_down_with_three_brokers_and_a_cluster_are_idempotent_and_keep_ea
         assert processes.recorded(kafka_cluster.SINGLE) is None, "the one-broker Kafka was stopped"
         three = config.load()
         assert topic not in kafka.list_topics(three), "the three brokers do not hold the one broker's topics"
-        assert all(len(p["replicas"]) == 3 for p in kafka.partition_replicas(three))
+        assert all(len(p["replicas"]) == 3 for p in kafka.partition_replicas(cfg=three))
         text = lab("status")
         for name in names:
             assert name in text
