@@ -268,6 +268,10 @@ def last_transaction_id(topic: str | None = None, cfg: _config.LabConfig | None 
     """
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
+    return kafka.failover(cfg, lambda: _last_id(topic, cfg, timeout_s))
+
+
+def _last_id(topic: str, cfg: _config.LabConfig, timeout_s: float) -> int:
     consumer = kafka.reader(cfg, "lab-last-id")
     try:
         tps, starts, ends = kafka.partition_offsets(consumer, topic)

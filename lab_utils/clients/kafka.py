@@ -100,25 +100,36 @@ def admin(cfg: _config.LabConfig, request_timeout_ms: int = 15_000, client_id: s
 
 # With three brokers (LAB_KAFKA_BROKERS=3) a request may go to a broker that just died: kafka-python
 # sends it to a node of the cluster's metadata and does not try another. The controllers fence a dead
-# broker within broker.session.timeout.ms (9 s); then the metadata no longer names it. So an admin
-# request refused that way is asked again, on a new client, for up to this long; with one broker it fails
-# at once (its error names the fix).
+# broker within broker.session.timeout.ms (9 s); then the metadata no longer names it. So a request
+# refused that way is asked again, on a new client, for up to this long; with one broker it fails at once
+# (its error names the fix).
 FAILOVER_S = 30.0
 
 
-def admin_call(cfg: _config.LabConfig, call, **settings):
-    """`call(client)` on an admin client (see `admin`), asked again while a dead broker is being fenced."""
+def failover(cfg: _config.LabConfig, attempt):
+    """`attempt()`, asked again while a dead broker is being fenced (only with several brokers).
+
+    `attempt` opens its own client each time: a kafka-python client that met the dead node keeps it.
+    """
     from kafka.errors import KafkaConnectionError, NodeNotReadyError
 
     deadline = time.monotonic() + (FAILOVER_S if "," in cfg.KAFKA_BOOTSTRAP_SERVERS else 0.0)
     while True:
         try:
-            with admin(cfg, **settings) as client:
-                return call(client)
+            return attempt()
         except (KafkaConnectionError, NodeNotReadyError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)  # a poll, bounded by the deadline
+
+
+def admin_call(cfg: _config.LabConfig, call, **settings):
+    """`call(client)` on an admin client (see `admin`), asked again while a dead broker is being fenced."""
+    def attempt():
+        with admin(cfg, **settings) as client:
+            return call(client)
+
+    return failover(cfg, attempt)
 
 
 def reader(cfg: _config.LabConfig, client_id: str, **settings):
@@ -245,11 +256,14 @@ def topic_offsets(topic: str | None = None, cfg: _config.LabConfig | None = None
     """Per partition of the topic, its (start, end) offsets; LabError naming the fix if the topic is missing."""
     cfg = cfg or _config.load()
     topic = topic or cfg.KAFKA_TOPIC
-    consumer = reader(cfg, "lab-topic-offsets")
-    try:
-        tps, starts, ends = partition_offsets(consumer, topic)
-    finally:
-        consumer.close()
+    def attempt():
+        consumer = reader(cfg, "lab-topic-offsets")
+        try:
+            return partition_offsets(consumer, topic)
+        finally:
+            consumer.close()
+
+    tps, starts, ends = failover(cfg, attempt)
     if not tps:
         raise NotSetUp(topic_missing_message(cfg, topic))
     return {tp.partition: (starts[tp], ends[tp]) for tp in tps}

@@ -79,6 +79,37 @@ def test_three_brokers_take_the_next_ports_and_clients_bootstrap_from_all(tmp_pa
     assert given.KAFKA_BOOTSTRAP_SERVERS == "kafka:19092", "a broker elsewhere is not multiplied"
 
 
+def test_a_request_that_met_a_dead_broker_is_asked_again_only_when_there_are_others(tmp_path, monkeypatch):
+    """kafka-python does not try another broker: with three, the request is asked again on a new
+    client until the dead one is fenced (bounded by FAILOVER_S); with one, the error comes at once."""
+    from kafka.errors import KafkaConnectionError
+
+    monkeypatch.setattr(kafka, "FAILOVER_S", 5.0)
+    tries = []
+
+    def attempt():
+        tries.append(time.monotonic())
+        if len(tries) < 3:
+            raise KafkaConnectionError("Metadata refresh failed")
+        return "answered"
+
+    three = config.load(env={**SECRETS, "LAB_KAFKA_BROKERS": "3"}, env_file=tmp_path / "none")
+    assert kafka.failover(three, attempt) == "answered" and len(tries) == 3
+    tries.clear()
+    with pytest.raises(KafkaConnectionError):
+        kafka.failover(config.load(env=SECRETS, env_file=tmp_path / "none"), attempt)
+    assert len(tries) == 1, "one broker: nobody else to ask"
+
+    def never():
+        tries.append(time.monotonic())
+        raise KafkaConnectionError("Metadata refresh failed")
+
+    tries.clear()
+    with pytest.raises(KafkaConnectionError):
+        kafka.failover(three, never)
+    assert 4.5 <= tries[-1] - tries[0] <= 6.0, "asked again for FAILOVER_S, then the error"
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("LAB_KAFKA_BROKERS", "2", "1 or 3 Kafka brokers"),
     ("LAB_KAFKA_BROKERS", "three", "1 or 3 Kafka brokers"),
