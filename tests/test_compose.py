@@ -264,8 +264,9 @@ def test_kafka_settings_equal_the_native_broker(services):
 # --------------------------------------------------------------------------- settings: the contract's names
 
 def test_lab_containers_use_only_the_contract_setting_names(services):
+    spark_own = {"SPARK_DAEMON_MEMORY"}  # read by Spark's launcher (spark-class), as natively
     for name, s in lab_services(services).items():
-        unknown = set(s.get("environment") or {}) - SETTINGS
+        unknown = set(s.get("environment") or {}) - SETTINGS - spark_own
         assert not unknown, f"{name} sets {sorted(unknown)}, which lab_utils.config does not know"
     assert set(services["jupyter"]["environment"]) >= set(config.SECRETS) | {"KAFKA_BOOTSTRAP_SERVERS",
                                                                                 "AWS_ENDPOINT_URL"}
@@ -309,6 +310,28 @@ def test_spark_cluster_profile_matches_the_documented_master_url(services):
     assert url in worker["command"]
     assert url in COMPOSE_FILE.read_text()  # the comment that says how to use it
     assert services["jupyter"]["hostname"] == "jupyter"  # executors connect back to the driver by name
+
+
+def test_spark_cluster_profile_uses_the_native_clusters_settings(services):
+    """Issue 20: the compose profile's master and worker are the native ones (lab_utils.services.
+    spark_cluster) in containers: the same cores and memory lent to executors, the same daemon heap,
+    the same settings file."""
+    from lab_utils.services import spark_cluster
+
+    def option(cmd, name):
+        return cmd[cmd.index(name) + 1]
+
+    master, worker = services["spark-master"], services["spark-worker"]
+    native_worker = spark_cluster.worker_cmd(config.load(env=FAKE_SECRETS, env_file=Path("/nonexistent")), 1)
+    for name in ("--cores", "--memory"):
+        assert option(worker["command"], name) == option(native_worker, name), name
+    conf = spark_cluster.CLUSTER_CONF.relative_to(ROOT)
+    for service in (master, worker):
+        assert option(service["command"], "--properties-file") == f"{IMAGE_ROOT}/{conf}"
+        assert service["environment"]["SPARK_DAEMON_MEMORY"] == spark_cluster.DAEMON_MEMORY
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert not any(Path(conf).match(pattern) or pattern.rstrip("/") in (conf.parts[0], str(conf))
+                   for pattern in ignored), "the image must hold the settings file"
 
 
 def test_setup_service_runs_the_native_setup_functions(services):
