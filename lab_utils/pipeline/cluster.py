@@ -75,6 +75,7 @@ def wait_for_executors(spark, count: int, timeout_s: float = 120.0, master_ui: s
         if enough and (not with_tasks or all(r["completed_tasks"] for r in rows)):
             return rows
         if time.monotonic() > deadline:
-            raise LabError(_("too_few", seconds=f"{timeout_s:.0f}", have=len(rows), want=count,
+            have = sum(1 for r in rows if r["completed_tasks"]) if with_tasks else len(rows)
+            raise LabError(_("too_few", seconds=f"{timeout_s:.0f}", have=have, want=count,
                              master_ui=master_ui or "?"))
         time.sleep(0.5)  # a poll interval: returns as soon as the executors are there

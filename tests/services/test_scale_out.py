@@ -405,6 +405,7 @@ def test_three_brokers_one_killed_while_producing_and_streaming_loses_nothing(cf
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # 91-138 s of CI for `stack up` twice, `down`, `up`: lesson 09 and the tests above start both layouts
 def test_up_and_down_with_three_brokers_and_a_cluster_are_idempotent_and_keep_each_kafkas_data(cfg, chosen,
                                                                                                configured_lab_after):
     """`stack up --kafka-brokers 3 --spark-workers 2` twice: the same processes. The one-broker
