@@ -317,8 +317,12 @@ class LabConfig:
     @property
     def kafka_nodes(self) -> list[tuple[int, str, int, int]]:
         """(node id, host, broker port, controller port) of each Kafka node the lab runs."""
+        return self.kafka_layout(self.kafka_brokers)
+
+    def kafka_layout(self, brokers: int) -> list[tuple[int, str, int, int]]:
+        """The same for a layout of `brokers` nodes: each node takes the next two ports."""
         host, port = self.kafka_host_port
-        return [(i, host, port + 2 * (i - 1), port + 2 * (i - 1) + 1) for i in range(1, self.kafka_brokers + 1)]
+        return [(i, host, port + 2 * (i - 1), port + 2 * (i - 1) + 1) for i in range(1, brokers + 1)]
 
     @property
     def spark_workers(self) -> int:

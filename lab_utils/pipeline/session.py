@@ -128,8 +128,9 @@ def spark_conf(cfg: _config.LabConfig | None = None, require_connectors: bool = 
         "spark.executor.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
         # A task goes to the first free executor, at once. Spark's Kafka source asks for the executor
         # that already holds a partition's consumer, and the scheduler waits up to 3 s for it; a live
-        # micro-batch's task is shorter than that, so a worker that joined a running query was never
-        # given a task (lesson 09: 25 tasks on the first executor, 0 on the new one in 4 minutes).
+        # micro-batch's task is shorter than that, so the first executor got them all back and a
+        # worker that joined a running query was never given one. With this and one task per Kafka
+        # partition on a cluster (lab_utils.pipeline.queries), lesson 09's new executor ran 3 of 81.
         "spark.locality.wait": "0s",
         # docs/contract.md: every port on 127.0.0.1; the UI on 4040.
         "spark.driver.host": socket.gethostname() if remote else "127.0.0.1",

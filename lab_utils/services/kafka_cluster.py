@@ -162,9 +162,9 @@ def running_layout(cfg: _config.LabConfig) -> int:
 
 def layout_nodes(cfg: _config.LabConfig, brokers: int) -> list[tuple[str, int, str, int]]:
     """(service name, node id, host, port) of each node of a layout of `brokers` nodes, on the
-    ports LabConfig.kafka_nodes gives them."""
-    host, port = cfg.kafka_host_port
-    return [(name, i, host, port + 2 * (i - 1)) for i, name in enumerate(node_names(brokers), 1)]
+    ports LabConfig.kafka_layout gives them."""
+    return [(name, i, host, port) for name, (i, host, port, _controller)
+            in zip(node_names(brokers), cfg.kafka_layout(brokers))]
 
 
 def live_brokers(cfg: _config.LabConfig) -> set[int]:
