@@ -26,9 +26,11 @@ _ = i18n.catalog(__name__, {
     },
     "too_few": {
         "en": "after {seconds} s the session has {have} executor(s) running tasks, not {want}: look at the master's "
-              "page {master_ui} (is every worker ALIVE and free?) and `python -m lab_utils stack status`",
+              "page {master_ui} (is every worker ALIVE and free?), `python -m lab_utils stack status` and the "
+              "workers' logs in .lab/logs/ (executors seen: {seen}; workers: {workers})",
         "fr": "après {seconds} s, la session n'a que {have} exécuteur(s) pour ses tâches, pas {want} : regardez la page "
-              "du maître {master_ui} (chaque worker est-il ALIVE et libre ?) et `python -m lab_utils stack status`",
+              "du maître {master_ui} (chaque worker est-il ALIVE et libre ?), `python -m lab_utils stack status` et "
+              "les journaux des workers dans .lab/logs/ (exécuteurs vus : {seen} ; workers : {workers})",
     },
 })
 
@@ -77,5 +79,22 @@ def wait_for_executors(spark, count: int, timeout_s: float = 120.0, master_ui: s
         if time.monotonic() > deadline:
             have = sum(1 for r in rows if r["completed_tasks"]) if with_tasks else len(rows)
             raise LabError(_("too_few", seconds=f"{timeout_s:.0f}", have=have, want=count,
-                             master_ui=master_ui or "?"))
+                             master_ui=master_ui or "?", seen=_seen(rows), workers=_workers(master_ui)))
         time.sleep(0.5)  # a poll interval: returns as soon as the executors are there
+
+
+def _seen(rows: list[dict]) -> str:
+    """The executors as the driver sees them, for an error message: id with tasks done/running/failed."""
+    return ", ".join(f"{r['executor']} ({r['completed_tasks']}/{r['active_tasks']}/{r['failed_tasks']} tasks "
+                     f"done/running/failed)" for r in rows) or "none"
+
+
+def _workers(master_ui: str) -> str:
+    """The workers as the master sees them (state, cores lent and used), for an error message."""
+    try:
+        with urllib.request.urlopen(f"{master_ui}/json/", timeout=5) as response:
+            workers = json.loads(response.read()).get("workers", [])
+    except (OSError, urllib.error.URLError, ValueError):
+        return "?"
+    return ", ".join(f"{w.get('webuiaddress', '?')} {w.get('state', '?')} {w.get('coresused', '?')}/"
+                     f"{w.get('cores', '?')} cores used" for w in workers) or "none"

@@ -66,3 +66,18 @@ def test_checkpoint_manager_writes_atomically_without_rename(cfg, spark, run_pre
     with pytest.raises(Exception, match="FileAlreadyExists|already exists"):
         manager.createAtomic(Path(base, "0"), False).close()
     assert fs.find(cfg.s3_path(run_prefix, "checkpoint-manager")) == [cfg.s3_path(run_prefix, "checkpoint-manager", "0")]
+
+
+def test_too_few_executors_says_which_it_saw_and_where_to_look(spark):
+    """The timeout of wait_for_executors is what lesson 09 shows when a worker's executor never takes
+    tasks: it names the logs and lists the executors the driver sees, with their tasks."""
+    from lab_utils.errors import LabError
+    from lab_utils.pipeline import cluster
+
+    spark.range(10).count()  # the driver, this session's only executor, has run a task
+    with pytest.raises(LabError) as caught:
+        cluster.wait_for_executors(spark, 2, with_tasks=True, timeout_s=0.5, master_ui="http://127.0.0.1:1")
+    message = str(caught.value)
+    assert "1 executor(s) running tasks, not 2" in message and ".lab/logs/" in message
+    assert "executors seen: driver (" in message and "done/running/failed" in message
+    assert message.endswith("workers: ?)"), "a master that does not answer is a question mark, not a crash"
