@@ -392,7 +392,7 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
             start_id: int | None = None, progress: bool = True, records=None,
             engine: str = "confluent", cfg: _config.LabConfig | None = None, producer=None,
             record_acks: bool = False, fraud_ratio: float = 0.0,
-            history_weeks: float | None = None) -> ProduceSummary:
+            history_weeks: float | None = None, stop: threading.Event | None = None) -> ProduceSummary:
     """Send transactions to Kafka and return a summary.
 
     count / duration: how many, or for how long (seconds); with neither, 1,000.
@@ -407,6 +407,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
     (the reliability tests compare the pipeline's output with it; chargebacks are not in it).
     fraud_ratio: share of fraudulent payments (cards, chargebacks: see the module's docstring).
     history_weeks: spread the `count` payments over the last that many weeks instead of now.
+    stop: an Event; once set, no more messages are sent (what was sent is still delivered), e.g.
+    `BackgroundProducer.stop()`.
     Whatever `records` hold, each one's chargeback (if any) goes to `<topic>-chargebacks`.
     """
     cfg = cfg or _config.load()
@@ -480,6 +482,8 @@ def produce(count: int | None = None, duration: float | None = None, rate: float
         for i, record in enumerate(records):
             if count is not None and i >= count:
                 break
+            if stop is not None and stop.is_set():
+                break
             if deadline is not None or rate:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
@@ -552,13 +556,16 @@ def _progress_bar(count: int | None, duration: float | None, enabled: bool):
 class BackgroundProducer:
     """`produce()` on a thread, so a notebook can watch the pipeline while data arrives.
 
-    Always bounded (a count or a duration): `wait()` returns the summary when it is done.
+    Always bounded (a count or a duration): `wait()` returns the summary when it is done, `stop()`
+    ends it sooner.
     """
 
     def __init__(self, **kwargs) -> None:
         self.summary: ProduceSummary | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, kwargs=kwargs, name="lab-background-producer", daemon=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, kwargs={**kwargs, "stop": self._stop},
+                                        name="lab-background-producer", daemon=True)
         self._thread.start()
 
     def _run(self, **kwargs) -> None:
@@ -579,6 +586,12 @@ class BackgroundProducer:
         if self.error is not None:
             raise self.error
         return self.summary
+
+    def stop(self, timeout_s: float = 120.0) -> ProduceSummary:
+        """Send no more (what was sent is still delivered and acknowledged), then return the summary
+        like `wait()`: for a feed that should last as long as something else takes, not a fixed time."""
+        self._stop.set()
+        return self.wait(timeout_s)
 
 
 def produce_in_background(count: int | None = None, duration: float | None = None, rate: float | None = 200,

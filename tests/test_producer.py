@@ -181,6 +181,17 @@ def test_background_producer_returns_its_summary(cfg, topic):
     assert sum(producer.topic_size(topic).values()) == 2000
 
 
+def test_a_background_producer_stopped_early_delivers_what_it_sent(cfg, topic):
+    background = producer.produce_in_background(duration=120, rate=500, topic=topic)
+    deadline = time.monotonic() + 60
+    while not sum(producer.topic_size(topic).values()) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a poll: until the first messages are in the topic
+    summary = background.stop(timeout_s=60)
+    assert not background.running and summary.failed == 0 and 0 < summary.sent < 500 * 60, summary
+    assert summary.seconds < 60, "stopped long before its 120 s"
+    assert sum(producer.topic_size(topic).values()) == summary.sent == summary.acknowledged
+
+
 def test_background_producer_must_be_bounded():
     with pytest.raises(LabError, match="count= or duration="):
         producer.produce_in_background()
