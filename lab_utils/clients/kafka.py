@@ -103,7 +103,7 @@ def admin(cfg: _config.LabConfig, request_timeout_ms: int = 15_000, client_id: s
 # broker within broker.session.timeout.ms (9 s); then the metadata no longer names it. So a request
 # refused that way (no connection), or that timed out waiting for it (a fresh client's metadata still
 # named the dead broker as a partition's leader: notebook 09's producer, started as the broker died,
-# met that in CI), is asked again, on a new client, for up to this long; with one broker it fails at
+# met that on this machine), is asked again, on a new client, for up to this long; with one broker it fails at
 # once (its error names the fix).
 FAILOVER_S = 30.0
 
