@@ -433,7 +433,6 @@ def scoring_overhead(rate: float = 1000, batches: int = 24, rounds: int = 3, ski
             for mode in got:
                 timed[mode].extend(got[mode][:n])
     finally:
-        model.profiles.unpersist()
         storage.clear(cfg, (root,))
         kafka.delete_topics(cfg, [topic, cfg.chargebacks_topic(topic)])
     med = statistics.median

@@ -25,6 +25,7 @@ from .. import config as _config
 from .. import i18n
 from ..clients import storage
 from ..errors import ModelMissing
+from . import scoring
 
 MODELS_FOLDER = "models/fraud"
 META_FILE = "model.json"
@@ -52,12 +53,14 @@ class FraudModel:
     """A loaded model: what lab_utils.pipeline.scoring.score() needs, and what it is.
 
     version: its folder's name; pipeline: the fitted PipelineModel; profiles: the card profiles
-    (a cached DataFrame); meta: model.json (threshold, features, held-out metrics, ...).
+    (a DataFrame); cards: the same as a lookup column (scoring.card_lookup), what the stream uses;
+    meta: model.json (threshold, features, held-out metrics, ...).
     """
 
     version: str
     pipeline: object
     profiles: object
+    cards: object
     meta: dict = field(default_factory=dict)
     path: str = ""
 
@@ -132,7 +135,7 @@ def require(root: str = "", cfg: _config.LabConfig | None = None) -> str:
 
 
 def load(spark, version: str | None = None, root: str = "", cfg: _config.LabConfig | None = None) -> FraudModel:
-    """The model `version` (default: the newest) as a FraudModel, its card profiles cached in memory.
+    """The model `version` (default: the newest) as a FraudModel, its card profiles read once.
 
     Raises ModelMissing (one line naming the command that trains one) when there is none.
     """
@@ -148,8 +151,7 @@ def load(spark, version: str | None = None, root: str = "", cfg: _config.LabConf
     fs = storage.filesystem(cfg)
     with fs.open(f"{cfg.s3_path(root, MODELS_FOLDER, version)}/{META_FILE}") as f:
         meta = json.load(f)
-    # Cached: a stream joins every micro-batch with the profiles, which must not mean a read from S3 each time.
-    profiles = spark.read.parquet(f"{path}/cards").cache()
-    profiles.count()
+    profiles = spark.read.parquet(f"{path}/cards")
+    # Read from S3 once, here, into the lookup the stream uses: not once per micro-batch.
     return FraudModel(version=version, pipeline=PipelineModel.load(f"{path}/pipeline"), profiles=profiles,
-                      meta=meta, path=path)
+                      cards=scoring.card_lookup(profiles), meta=meta, path=path)

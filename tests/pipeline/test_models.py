@@ -48,7 +48,9 @@ def test_save_then_load_the_newest(cfg, spark, run_prefix):
     assert models.versions(run_prefix, cfg) == [first, second] and models.newest(run_prefix, cfg) == second
     model = models.load(spark, root=run_prefix, cfg=cfg)
     assert model.version == second and model.threshold == 0.3 and model.meta["version"] == second
-    assert model.profiles.count() == 3 and model.profiles.is_cached
+    assert model.profiles.count() == 3
+    cards = spark.range(1).select(model.cards.alias("cards")).first().cards
+    assert sorted(cards) == ["C0", "C1", "C2"] and cards["C1"].card_payments == 4 and cards["C1"].in_online == 4
     scored = scoring.score(history, model).collect()
     assert {r.model_version for r in scored} == {second} and all(0 <= r.fraud_score <= 1 for r in scored)
     assert models.load(spark, first, root=run_prefix, cfg=cfg).threshold == 0.4

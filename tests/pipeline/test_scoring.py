@@ -47,8 +47,11 @@ def test_card_profiles_leave_out_payments_without_a_card(spark):
     assert {r.card_id for r in scoring.card_profiles(rows).collect()} == {"A", "B"}
 
 
-def test_features_from_the_payment_and_its_cards_past(spark):
+@pytest.mark.parametrize("how", ["join", "lookup"])
+def test_features_from_the_payment_and_its_cards_past(spark, how):
     profiles = scoring.card_profiles(payments(spark, HISTORY))
+    if how == "lookup":
+        profiles = scoring.card_lookup(profiles)
     new = payments(spark, [
         (10, 24.0, "A", "grocery", "FR", "card_present", "2026-03-10 03:00"),  # usual
         (11, 259.0, "A", "electronics", "FR", "online", "2026-03-10 14:00"),   # 10x usual, a channel never used
@@ -71,6 +74,23 @@ def test_features_from_the_payment_and_its_cards_past(spark):
     assert list(rows[10].asDict())[:len(new.columns)] == new.columns
 
 
+def test_the_lookup_gives_the_join_s_features_row_for_row(spark):
+    profiles = scoring.card_profiles(payments(spark, HISTORY))
+    new = payments(spark, [
+        (30, 24.0, "A", "grocery", "FR", "contactless", "2026-03-10 03:00"),
+        (31, 99.0, "B", "travel", "US", "online", "2026-03-10 13:00"),
+        (32, 99.0, "B", "travel", "US", "card_present", "2026-03-10 13:00"),  # a channel card B never used
+        (33, 5.0, "A", "grocery", "FR", None, "2026-03-10 13:00"),            # no channel
+        (34, 5.0, None, "grocery", "FR", "online", "2026-03-10 13:00"),       # no card
+        (35, 5.0, "Z", "grocery", "FR", "online", "2026-03-10 13:00"),        # a card never seen
+    ])
+    new = new.drop("ingest_time")  # the clock when each query runs: not the same twice
+    joined = {r.transaction_id: r.asDict() for r in scoring.features(new, profiles).collect()}
+    looked_up = {r.transaction_id: r.asDict() for r in scoring.features(new, scoring.card_lookup(profiles)).collect()}
+    assert looked_up == joined and len(joined) == 6
+    assert [joined[i]["channel_share"] for i in (30, 31, 32, 33)] == [0.25, 1.0, 0.0, 0.0]
+
+
 def test_each_rule_fires_on_its_pattern_and_not_on_a_usual_payment(spark):
     profiles = scoring.card_profiles(payments(spark, HISTORY))
     new = payments(spark, [
@@ -90,7 +110,7 @@ class _Model:
     """What scoring.score() needs from a loaded model."""
 
     def __init__(self, pipeline_model, profiles, version):
-        self.pipeline, self.profiles, self.version = pipeline_model, profiles, version
+        self.pipeline, self.cards, self.version = pipeline_model, scoring.card_lookup(profiles), version
 
 
 def test_score_fills_the_two_columns_and_keeps_the_output_schema(spark):
