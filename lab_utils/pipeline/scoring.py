@@ -38,9 +38,9 @@ CATEGORICAL = ("merchant_category", "channel", "hour_local")
 NUMERIC = ("amount_log", "above_usual", "below_usual", "abroad", "channel_share", "known_card")
 # What scoring fills in output/ (null when the stream does not score).
 SCORE_COLUMNS = ("fraud_score", "model_version")
+# What features() takes from each payment's card profile (card_profiles() also counts its channels).
+PROFILE_COLUMNS = ("card_payments", "card_usual_eur", "card_country")
 # The rule-based baseline: three rules a fraud analyst would write first, one per pattern.
-# What card_profiles() computes per card (card_channels: payments per channel).
-PROFILE_COLUMNS = ("card_payments", "card_usual_eur", "card_country", "card_channels")
 RULES = {
     "far_above_usual": "the amount is more than 5 times the card's usual amount",
     "tiny_online": "an online payment under 5 EUR",
@@ -81,9 +81,9 @@ def card_lookup(profiles):
 
     rows = profiles.collect()
     channels = sorted({channel for row in rows for channel in (row["card_channels"] or {})})
-    fields = [profiles.schema[name] for name in PROFILE_COLUMNS[:3]]
+    fields = [profiles.schema[name] for name in PROFILE_COLUMNS]
     fields += [StructField(f"in_{channel}", LongType()) for channel in channels]
-    table = {row["card_id"]: {**{name: row[name] for name in PROFILE_COLUMNS[:3]},
+    table = {row["card_id"]: {**{name: row[name] for name in PROFILE_COLUMNS},
                               **{f"in_{channel}": n for channel, n in (row["card_channels"] or {}).items()}}
              for row in rows}
     return F.from_json(F.lit(json.dumps(table)), MapType(StringType(), StructType(fields)))
@@ -91,15 +91,15 @@ def card_lookup(profiles):
 
 def with_profiles(transactions, profiles):
     """`transactions` plus PROFILE_COLUMNS from each payment's card (null when the card has no
-    profile; card_in_channel: how many of its payments used this payment's channel): joined from
-    a card_profiles() DataFrame, or looked up in a card_lookup() column."""
+    profile) and card_in_channel, how many of its payments used this payment's channel (0 when
+    none): joined from a card_profiles() DataFrame, or looked up in a card_lookup() column."""
     from pyspark.sql import Column
     from pyspark.sql import functions as F
 
     channel = F.col("channel")
     if not isinstance(profiles, Column):
         return (transactions.join(F.broadcast(profiles), "card_id", "left")
-                .select(*transactions.columns, *PROFILE_COLUMNS[:3],
+                .select(*transactions.columns, *PROFILE_COLUMNS,
                         F.coalesce(F.try_element_at("card_channels", channel), F.lit(0)).alias("card_in_channel")))
     # One lookup per payment (it scans the map's keys), then its fields.
     card = transactions.select("*", F.try_element_at(profiles, F.col("card_id")).alias("_card"))
@@ -107,7 +107,7 @@ def with_profiles(transactions, profiles):
     in_channel = F.lit(0)
     for name in counts:
         in_channel = F.when(channel == name[3:], F.col("_card")[name]).otherwise(in_channel)
-    return card.select(*transactions.columns, *[F.col("_card")[name].alias(name) for name in PROFILE_COLUMNS[:3]],
+    return card.select(*transactions.columns, *[F.col("_card")[name].alias(name) for name in PROFILE_COLUMNS],
                        F.coalesce(in_channel, F.lit(0)).alias("card_in_channel"))
 
 
